@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Runs vitest with its JSON reporter beside the default one, then prints the plain
+// `N passed, N failed` line that CI reads. Extra arguments go to vitest (file filters).
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+
+const out = '.test-results.json'
+rmSync(out, { force: true })
+const args = [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${out}`,
+  ...process.argv.slice(2),
+]
+const run = spawnSync('npx', args, { stdio: 'inherit' })
+
+let passed = 0
+let failed = 0
+if (existsSync(out)) {
+  const report = JSON.parse(readFileSync(out, 'utf8'))
+  passed = report.numPassedTests ?? 0
+  failed = report.numFailedTests ?? 0
+  // A file that fails to load has no tests counted: count it as a failure so it cannot hide.
+  for (const file of report.testResults ?? []) {
+    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) failed += 1
+  }
+} else {
+  failed = 1
+}
+console.log(`${passed} passed, ${failed} failed`)
+process.exit(run.status === 0 && failed === 0 ? 0 : 1)

@@ -1,0 +1,75 @@
+import { encodeAbiParameters, type Hex, hexToBytes, size } from 'viem'
+import type { ChainSpec } from './chain-spec.js'
+import { PACKED_USER_OP_COMPONENTS, packUserOp, type UserOperation } from './userop.js'
+
+export const TX_INTRINSIC_GAS = 21_000n
+/** EntryPoint bookkeeping per op beyond the op's own limits (event, deposit accounting, loops). */
+export const BUNDLE_PER_OP_OVERHEAD_GAS = 10_000n
+/** EntryPoint bookkeeping per bundle (handleOps prologue, beneficiary payment). */
+export const BUNDLE_FIXED_OVERHEAD_GAS = 10_000n
+
+/** The gas the EntryPoint may charge an op for: every limit it sets, preVerificationGas included. */
+export function opMaxGas(op: UserOperation): bigint {
+  return (
+    op.preVerificationGas +
+    op.verificationGasLimit +
+    op.callGasLimit +
+    (op.paymasterVerificationGasLimit ?? 0n) +
+    (op.paymasterPostOpGasLimit ?? 0n)
+  )
+}
+
+/** The most the op can pay (its required prefund). */
+export function opMaxCost(op: UserOperation): bigint {
+  return opMaxGas(op) * op.maxFeePerGas
+}
+
+/** The gas an op may use inside the bundle transaction's execution (preVerificationGas excluded). */
+export function opExecutionGasLimit(op: UserOperation): bigint {
+  return opMaxGas(op) - op.preVerificationGas + BUNDLE_PER_OP_OVERHEAD_GAS
+}
+
+/** Calldata gas under EIP-2028 (4 per zero byte, 16 otherwise) and the EIP-7623 floor's token count. */
+export function calldataCost(data: Hex): { gas: bigint; tokens: bigint } {
+  let zeros = 0n
+  let nonZeros = 0n
+  for (const b of hexToBytes(data)) {
+    if (b === 0) zeros++
+    else nonZeros++
+  }
+  return { gas: zeros * 4n + nonZeros * 16n, tokens: zeros + nonZeros * 4n }
+}
+
+/**
+ * The bundle transaction's gas limit: intrinsic and calldata gas plus each op's execution limits,
+ * and never less than the EIP-7623 calldata floor (10 gas per token).
+ */
+export function bundleGasLimit(ops: UserOperation[], calldata: Hex): bigint {
+  const data = calldataCost(calldata)
+  let execution = BUNDLE_FIXED_OVERHEAD_GAS
+  for (const op of ops) execution += opExecutionGasLimit(op)
+  const standard = TX_INTRINSIC_GAS + data.gas + execution
+  const floor = TX_INTRINSIC_GAS + data.tokens * 10n
+  return standard > floor ? standard : floor
+}
+
+/** The op as it is encoded inside handleOps calldata (the ABI tuple), used for its calldata share. */
+export function encodedOpForCalldata(op: UserOperation): Hex {
+  return encodeAbiParameters([{ type: 'tuple', components: PACKED_USER_OP_COMPONENTS }], [packUserOp(op)])
+}
+
+/**
+ * The least preVerificationGas an op must carry: its share of the transaction's fixed cost, the
+ * per-op overhead, and the calldata it adds to the bundle at EIP-2028 prices. (The EIP-7623 floor
+ * binds only when a bundle's execution gas is small next to its data; bundleGasLimit covers it.)
+ */
+export function requiredPreVerificationGas(op: UserOperation, spec: ChainSpec): bigint {
+  const encoded = encodedOpForCalldata(op)
+  const words = BigInt(Math.ceil(size(encoded) / 32))
+  return (
+    spec.pvg.fixed / spec.pvg.expectedBundleSize +
+    spec.pvg.perUserOp +
+    spec.pvg.perUserOpWord * words +
+    calldataCost(encoded).gas
+  )
+}
