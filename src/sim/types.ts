@@ -1,0 +1,43 @@
+import type { Address, Hash, Hex } from 'viem'
+import type { UserOperation } from '../chain/userop.js'
+
+export interface StakeInfo {
+  address: Address
+  stake: bigint
+  unstakeDelaySec: bigint
+  /** stake ≥ min_stake_value and unstake delay ≥ min_unstake_delay */
+  isStaked: boolean
+}
+
+/** What validation of one op found; the pool keeps it and the builder re-checks against it. */
+export interface ValidationResult {
+  preOpGas: bigint
+  prefund: bigint
+  /** Unix seconds; 0 for validUntil means no expiry. */
+  validAfter: bigint
+  validUntil: bigint
+  accountSigFailed: boolean
+  paymasterSigFailed: boolean
+  paymasterContext: Hex
+  sender: StakeInfo
+  factory?: StakeInfo
+  paymaster?: StakeInfo
+  aggregator?: { address: Address; stake: StakeInfo }
+  /** Block the simulation ran at. */
+  blockNumber: bigint
+  blockHash: Hash
+  /** keccak of the code of every entity and contract validation touched, to require them unchanged. */
+  codeHashes: Record<Address, Hash>
+  /** Storage validation read, per account: slot → value (for conditional submission and STO rules). */
+  accessedStorage: Record<Address, Record<Hex, Hex>>
+}
+
+export interface ValidateOptions {
+  /** Simulate at this block (the builder's second simulation pins one block for the whole bundle). */
+  blockNumber?: bigint
+}
+
+/** Validates one op against one EntryPoint; throws RpcError with the ERC-4337 code on rejection. */
+export interface Validator {
+  validate(entryPoint: Address, op: UserOperation, opts?: ValidateOptions): Promise<ValidationResult>
+}

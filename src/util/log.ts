@@ -1,0 +1,39 @@
+import { pino } from 'pino'
+
+/**
+ * Structured logs. Anything that may carry a secret is redacted by path, and the signer code never
+ * logs key material in the first place; redaction is the second line of defence.
+ */
+export const REDACT_PATHS = [
+  'privateKey',
+  '*.privateKey',
+  'privateKeys',
+  '*.privateKeys',
+  'mnemonic',
+  '*.mnemonic',
+  'authHeader',
+  '*.authHeader',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'relayAuthKey',
+  '*.relayAuthKey',
+]
+
+export type Logger = pino.Logger
+
+export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
+  return pino(
+    {
+      name: opts.name ?? 'conveyor',
+      level: opts.level ?? process.env.CONVEYOR_LOG_LEVEL ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: pino.stdSerializers.err },
+    },
+    pino.destination(2),
+  )
+}
+
+/** A logger that writes nothing, for tests and library defaults. */
+export const silentLogger: Logger = pino({ level: 'silent' })
