@@ -1,4 +1,4 @@
-import type { Address, Hash, Hex } from 'viem'
+import type { Address, Hash } from 'viem'
 import type { UserOperation } from '../chain/userop.js'
 import type { ValidationResult } from '../sim/types.js'
 
@@ -83,4 +83,36 @@ export interface Pool {
   subscribeNewHeads(addresses: Address[]): AsyncIterable<NewHead>
 }
 
-export type HexSlot = Hex
+export type ReputationStatus = 'ok' | 'throttled' | 'banned'
+export interface ReputationEntry {
+  address: Address
+  opsSeen: number
+  opsIncluded: number
+  status?: ReputationStatus
+}
+
+export interface StakeStatus {
+  stakeInfo: { addr: Address; stake: bigint; unstakeDelaySec: bigint }
+  isStaked: boolean
+}
+
+/** Read side of the pool, for the RPC. */
+export interface PoolQuery {
+  getOp(hash: Hash): Promise<PoolOp | undefined>
+  /** Ops the chain tracker saw mined and still remembers (within its reorg window). */
+  getMinedOp(hash: Hash): Promise<MinedOpInfo | undefined>
+  /** The chain tracker has processed the node's latest block (for /health). */
+  isCurrent(): Promise<boolean>
+}
+
+/** The debug_bundler_* surface. */
+export interface PoolDebug {
+  dumpMempool(entryPoint: Address): Promise<PoolOp[]>
+  clearMempool(): Promise<void>
+  /** Mempool and reputation. */
+  clearState(): Promise<void>
+  dumpReputation(entryPoint: Address): Promise<ReputationEntry[]>
+  setReputation(entryPoint: Address, entries: ReputationEntry[]): Promise<void>
+  clearReputation(): Promise<void>
+  getStakeStatus(entryPoint: Address, address: Address): Promise<StakeStatus>
+}

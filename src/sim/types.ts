@@ -41,3 +41,37 @@ export interface ValidateOptions {
 export interface Validator {
   validate(entryPoint: Address, op: UserOperation, opts?: ValidateOptions): Promise<ValidationResult>
 }
+
+/** A user operation as eth_estimateUserOperationGas receives it: gas fields may be missing. */
+export type UserOperationDraft = Omit<
+  UserOperation,
+  'callGasLimit' | 'verificationGasLimit' | 'preVerificationGas' | 'maxFeePerGas' | 'maxPriorityFeePerGas'
+> &
+  Partial<
+    Pick<
+      UserOperation,
+      'callGasLimit' | 'verificationGasLimit' | 'preVerificationGas' | 'maxFeePerGas' | 'maxPriorityFeePerGas'
+    >
+  >
+
+export interface GasEstimate {
+  preVerificationGas: bigint
+  verificationGasLimit: bigint
+  callGasLimit: bigint
+  paymasterVerificationGasLimit?: bigint
+  paymasterPostOpGasLimit?: bigint
+}
+
+/** State overrides as eth_call takes them (the third parameter), passed through from the RPC. */
+export type StateOverrideSet = Record<
+  Address,
+  { balance?: Hex; nonce?: Hex; code?: Hex; state?: Record<Hex, Hex>; stateDiff?: Record<Hex, Hex> }
+>
+
+export interface GasEstimator {
+  estimate(
+    entryPoint: Address,
+    op: UserOperationDraft,
+    stateOverride?: StateOverrideSet,
+  ): Promise<GasEstimate>
+}
