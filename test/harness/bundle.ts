@@ -1,0 +1,133 @@
+import {
+  type Address,
+  encodeFunctionData,
+  type Hash,
+  type Hex,
+  numberToHex,
+  type PrivateKeyAccount,
+  parseEventLogs,
+  type TransactionReceipt,
+} from 'viem'
+import { type EntryPointVersion, entryPointAbi } from '../../src/chain/entrypoint.js'
+import { bundleGasLimit } from '../../src/chain/gas.js'
+import { packUserOp, type UserOperation } from '../../src/chain/userop.js'
+import { currentFees, newOwner } from './account.js'
+import type { TestChain } from './chain.js'
+
+/** A UserOperationEvent as the EntryPoint logged it. */
+export interface UserOpEvent {
+  userOpHash: Hash
+  sender: Address
+  paymaster: Address
+  nonce: bigint
+  success: boolean
+  actualGasCost: bigint
+  actualGasUsed: bigint
+}
+
+export interface BundleOptions {
+  /** Default: a fresh EOA, funded with anvil_setBalance. */
+  bundler?: PrivateKeyAccount
+  /** Default: the bundler's address. */
+  beneficiary?: Address
+  /** For `noMining` chains: call evm_mine while waiting for the receipt. */
+  mine?: boolean
+  /** Milliseconds to wait for the receipt (interval mining may take a block time). */
+  timeoutMs?: number
+}
+
+export interface BundleResult {
+  txHash: Hash
+  /** A reverted bundle is returned as is (status 'reverted', no events): the caller asserts. */
+  receipt: TransactionReceipt
+  events: UserOpEvent[]
+}
+
+const BUNDLER_FUNDING = 10n ** 20n
+const POLL_MS = 50
+
+/** handleOps(ops, beneficiary) as handleOps calldata for the version's EntryPoint. */
+export function handleOpsCallData(
+  version: EntryPointVersion,
+  ops: UserOperation[],
+  beneficiary: Address,
+): Hex {
+  return encodeFunctionData({
+    abi: entryPointAbi(version),
+    functionName: 'handleOps',
+    args: [ops.map(packUserOp), beneficiary],
+  })
+}
+
+/**
+ * Puts `ops` in one handleOps transaction signed by a separate bundler EOA, sends it raw, waits for
+ * the receipt and decodes the EntryPoint's UserOperationEvents.
+ */
+export async function bundleOps(
+  chain: TestChain,
+  version: EntryPointVersion,
+  ops: UserOperation[],
+  opts: BundleOptions = {},
+): Promise<BundleResult> {
+  const bundler = opts.bundler ?? newOwner()
+  if (!opts.bundler) {
+    await chain.client.request({
+      method: 'anvil_setBalance' as never,
+      params: [bundler.address, numberToHex(BUNDLER_FUNDING)] as never,
+    })
+  }
+  const entryPoint = chain.deployment.entryPoints[version]
+  const data = handleOpsCallData(version, ops, opts.beneficiary ?? bundler.address)
+  const fees = await currentFees(chain)
+  const nonce = await chain.client.getTransactionCount({ address: bundler.address, blockTag: 'pending' })
+  const raw = await bundler.signTransaction({
+    type: 'eip1559',
+    chainId: chain.chainId,
+    nonce,
+    to: entryPoint,
+    data,
+    gas: bundleGasLimit(ops, data),
+    maxFeePerGas: fees.maxFeePerGas,
+    maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+  })
+  const txHash = (await chain.client.request({
+    method: 'eth_sendRawTransaction',
+    params: [raw],
+  })) as Hash
+  const receipt = await waitForReceipt(chain, txHash, opts.mine ?? false, opts.timeoutMs ?? 30_000)
+  const logs = parseEventLogs({
+    abi: entryPointAbi(version),
+    eventName: 'UserOperationEvent',
+    logs: receipt.logs.filter((l) => l.address.toLowerCase() === entryPoint.toLowerCase()),
+  })
+  const events = logs.map((l) => {
+    const a = l.args as unknown as UserOpEvent
+    return {
+      userOpHash: a.userOpHash,
+      sender: a.sender,
+      paymaster: a.paymaster,
+      nonce: a.nonce,
+      success: a.success,
+      actualGasCost: a.actualGasCost,
+      actualGasUsed: a.actualGasUsed,
+    }
+  })
+  return { txHash, receipt, events }
+}
+
+/** Polls rather than subscribing, so automine, interval mining and on-demand mining all work. */
+async function waitForReceipt(
+  chain: TestChain,
+  hash: Hash,
+  mine: boolean,
+  timeoutMs: number,
+): Promise<TransactionReceipt> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (mine) await chain.client.request({ method: 'evm_mine' as never, params: [] as never })
+    const receipt = await chain.client.getTransactionReceipt({ hash }).catch(() => undefined)
+    if (receipt) return receipt
+    await new Promise((r) => setTimeout(r, POLL_MS))
+  }
+  throw new Error(`bundle ${hash} not mined within ${timeoutMs} ms`)
+}
