@@ -1,0 +1,136 @@
+import type { Address } from 'viem'
+import type { Fees, RequiredOpFees } from '../chain/fee-math.js'
+import { opMaxCost, opMaxGas } from '../chain/gas.js'
+import type { PoolOp } from '../pool/types.js'
+import type { SkippedOp } from './bundle.js'
+
+export interface CandidateLimits {
+  required: RequiredOpFees
+  maxBundleGas: bigint
+  maxBundleSize: number
+}
+
+/**
+ * Chooses the bundle's candidates from the pool's best-first list (pure). One op per sender (its
+ * lowest nonce: a later nonce cannot run before it); ops under the required fees are skipped with
+ * all later ops of their sender; the first op that would cross the gas cap is skipped with every op
+ * after it, as the seed says — skipped ops stay in the pool.
+ */
+export function selectCandidates(
+  candidates: PoolOp[],
+  limits: CandidateLimits,
+): { selected: PoolOp[]; skipped: SkippedOp[] } {
+  const skipped: SkippedOp[] = []
+  const lowestNonce = new Map<Address, bigint>()
+  for (const c of candidates) {
+    const seen = lowestNonce.get(c.op.sender)
+    if (seen === undefined || c.op.nonce < seen) lowestNonce.set(c.op.sender, c.op.nonce)
+  }
+
+  const selected: PoolOp[] = []
+  let gas = 0n
+  let capped = false
+  for (const c of candidates) {
+    if (capped) {
+      skipped.push({ hash: c.hash, reason: 'gas_cap' })
+      continue
+    }
+    if (c.op.nonce !== lowestNonce.get(c.op.sender)) {
+      skipped.push({ hash: c.hash, reason: 'sender_in_bundle' })
+      continue
+    }
+    if (
+      c.op.maxPriorityFeePerGas < limits.required.minPriorityFeePerGas ||
+      c.op.maxFeePerGas < limits.required.minMaxFeePerGas
+    ) {
+      skipped.push({ hash: c.hash, reason: 'fee_too_low' })
+      continue
+    }
+    if (selected.length >= limits.maxBundleSize) {
+      skipped.push({ hash: c.hash, reason: 'bundle_size' })
+      continue
+    }
+    const opGas = opMaxGas(c.op)
+    if (gas + opGas > limits.maxBundleGas) {
+      capped = true
+      skipped.push({ hash: c.hash, reason: 'gas_cap' })
+      continue
+    }
+    gas += opGas
+    selected.push(c)
+  }
+  return { selected, skipped }
+}
+
+/** Addresses an op's validation involves besides its own sender. */
+export function touchedAddresses(c: PoolOp): Address[] {
+  const out: Address[] = []
+  if (c.op.factory) out.push(c.op.factory)
+  if (c.op.paymaster) out.push(c.op.paymaster)
+  for (const a of Object.keys(c.validation.accessedStorage) as Address[]) out.push(a)
+  return out.filter((a) => a.toLowerCase() !== c.op.sender.toLowerCase())
+}
+
+/** Drops ops whose validation touches another sender of the bundle (it could invalidate that op). */
+export function dropCrossSenderOps(ops: PoolOp[]): { kept: PoolOp[]; skipped: SkippedOp[] } {
+  const senders = new Set(ops.map((c) => c.op.sender.toLowerCase()))
+  const kept: PoolOp[] = []
+  const skipped: SkippedOp[] = []
+  for (const c of ops) {
+    if (touchedAddresses(c).some((a) => senders.has(a.toLowerCase()))) {
+      skipped.push({ hash: c.hash, reason: 'touches_other_sender' })
+    } else kept.push(c)
+  }
+  return { kept, skipped }
+}
+
+/** Accounts each paymaster's deposit across the bundle: an op its paymaster can no longer cover is dropped. */
+export function applyPaymasterDeposits(
+  ops: PoolOp[],
+  deposits: ReadonlyMap<string, bigint>,
+): { kept: PoolOp[]; skipped: SkippedOp[] } {
+  const remaining = new Map(deposits)
+  const kept: PoolOp[] = []
+  const skipped: SkippedOp[] = []
+  for (const c of ops) {
+    const pm = c.op.paymaster?.toLowerCase()
+    if (!pm) {
+      kept.push(c)
+      continue
+    }
+    const left = remaining.get(pm) ?? 0n
+    const cost = opMaxCost(c.op)
+    if (cost > left) {
+      skipped.push({ hash: c.hash, reason: 'paymaster_deposit' })
+      continue
+    }
+    remaining.set(pm, left - cost)
+    kept.push(c)
+  }
+  return { kept, skipped }
+}
+
+/** What the ops pay the beneficiary at most vs what the bundle transaction costs the signer. */
+export function bundleEconomics(
+  ops: PoolOp[],
+  txGas: bigint,
+  fees: Fees,
+  baseFee: bigint,
+): { revenue: bigint; cost: bigint } {
+  let revenue = 0n
+  for (const c of ops) {
+    const price = min(c.op.maxFeePerGas, baseFee + c.op.maxPriorityFeePerGas)
+    revenue += opMaxGas(c.op) * price
+  }
+  const cost = txGas * min(fees.maxFeePerGas, baseFee + fees.maxPriorityFeePerGas)
+  return { revenue, cost }
+}
+
+/** The most a bundle may cost: a share of the signer's balance (integer percent). */
+export function balanceCap(balance: bigint, maxBalancePercent: number): bigint {
+  return (balance * BigInt(maxBalancePercent)) / 100n
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b
+}
