@@ -35,6 +35,12 @@ export interface ValidationResult {
 export interface ValidateOptions {
   /** Simulate at this block (the builder's second simulation pins one block for the whole bundle). */
   blockNumber?: bigint
+  /**
+   * Run the admission prechecks (fields, deployment, gas caps, fees, preVerificationGas). Default:
+   * true when no block is pinned (admission), false when one is (the builder's re-simulation, where
+   * fees are the builder's own filter).
+   */
+  precheck?: boolean
 }
 
 /** Validates one op against one EntryPoint; throws RpcError with the ERC-4337 code on rejection. */

@@ -1,0 +1,60 @@
+import { type Address, getAddress, type Hash, type Hex } from 'viem'
+import type { UserOperation } from '../chain/userop.js'
+import type { SimSettings } from './settings.js'
+import type { RawStakeInfo, RawValidationResult } from './sim-call.js'
+import type { StakeInfo, ValidationResult } from './types.js'
+import { hasAggregator, intersectTimeRanges, parseValidationData } from './validation-data.js'
+
+export function stakeInfo(
+  address: Address,
+  raw: RawStakeInfo,
+  settings: Pick<SimSettings, 'minStakeValue' | 'minUnstakeDelaySec'>,
+): StakeInfo {
+  return {
+    address: getAddress(address),
+    stake: raw.stake,
+    unstakeDelaySec: raw.unstakeDelaySec,
+    isStaked: raw.stake >= settings.minStakeValue && raw.unstakeDelaySec >= settings.minUnstakeDelaySec,
+  }
+}
+
+export interface SimulationContext {
+  blockNumber: bigint
+  blockHash: Hash
+  codeHashes: Record<Address, Hash>
+  accessedStorage: Record<Address, Record<Hex, Hex>>
+}
+
+/** The decoded simulateValidation result in Conveyor's terms (pure). */
+export function toValidationResult(
+  op: UserOperation,
+  raw: RawValidationResult,
+  ctx: SimulationContext,
+  settings: Pick<SimSettings, 'minStakeValue' | 'minUnstakeDelaySec'>,
+): ValidationResult {
+  const account = parseValidationData(raw.returnInfo.accountValidationData)
+  const paymaster = parseValidationData(raw.returnInfo.paymasterValidationData)
+  const range = intersectTimeRanges(account, paymaster)
+  const result: ValidationResult = {
+    preOpGas: raw.returnInfo.preOpGas,
+    prefund: raw.returnInfo.prefund,
+    validAfter: range.validAfter,
+    validUntil: range.validUntil,
+    accountSigFailed: account.sigFailed,
+    // A paymaster's validationData has no aggregator: any non-zero address there is a failure.
+    paymasterSigFailed: paymaster.sigFailed || hasAggregator(paymaster),
+    paymasterContext: raw.returnInfo.paymasterContext,
+    sender: stakeInfo(op.sender, raw.senderInfo, settings),
+    blockNumber: ctx.blockNumber,
+    blockHash: ctx.blockHash,
+    codeHashes: ctx.codeHashes,
+    accessedStorage: ctx.accessedStorage,
+  }
+  if (op.factory) result.factory = stakeInfo(op.factory, raw.factoryInfo, settings)
+  if (op.paymaster) result.paymaster = stakeInfo(op.paymaster, raw.paymasterInfo, settings)
+  if (hasAggregator(account)) {
+    const address = getAddress(raw.aggregatorInfo.aggregator)
+    result.aggregator = { address, stake: stakeInfo(address, raw.aggregatorInfo.stakeInfo, settings) }
+  }
+  return result
+}
