@@ -57,7 +57,7 @@ export class FeeIndex<E extends Ranked> {
   /** The op's effective tip at the current base fee (negative if it cannot pay the base fee). */
   tip(e: Ranked): bigint {
     const feeBound = e.maxFee - this.base
-    // biome-ignore lint/style/useMathMinMax: Math.min does not take bigint
+    // biome-ignore lint/complexity/useMathMinMax: Math.min does not take bigint
     return feeBound < e.prio ? feeBound : e.prio
   }
 
