@@ -1,0 +1,7 @@
+export type { Command } from './checks.js'
+export { ConfigError } from './errors.js'
+export { helpText } from './help.js'
+export { type LoadOptions, loadConfig } from './load.js'
+export type { OptionInfo } from './option.js'
+export { loggableConfig } from './redact.js'
+export { type Config, configSchema, OPTIONS, OPTIONS_BY_NAME } from './schema.js'

@@ -1,0 +1,28 @@
+/** Raw option values from one source, by option name, with where each came from (for messages). */
+export interface RawValue {
+  value: unknown
+  origin: string
+}
+export type Layer = Map<string, RawValue>
+
+/** Later layers win: pass them lowest precedence first (defaults, file, env, flags). */
+export function mergeLayers(...layers: Layer[]): Layer {
+  const out: Layer = new Map()
+  for (const layer of layers) for (const [name, raw] of layer) out.set(name, raw)
+  return out
+}
+
+/** Turns flat dotted names back into the nested shape the schema parses. */
+export function nest(layer: Layer): Record<string, unknown> {
+  const root: Record<string, unknown> = {}
+  for (const [name, { value }] of layer) {
+    const path = name.split('.')
+    let node = root
+    for (const key of path.slice(0, -1)) {
+      node[key] ??= {}
+      node = node[key] as Record<string, unknown>
+    }
+    node[path[path.length - 1]!] = value
+  }
+  return root
+}

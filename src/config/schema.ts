@@ -1,0 +1,358 @@
+import type { Address } from 'viem'
+import { z } from 'zod'
+import { ENTRY_POINT_VERSIONS, ENTRY_POINTS } from '../chain/entrypoint.js'
+import { listOptions, type OptionInfo, opt } from './option.js'
+import {
+  addressItem,
+  bigint,
+  boolean,
+  decimal,
+  ENTRY_POINTS_ACCEPTS,
+  entryPointItem,
+  integer,
+  list,
+  mnemonicValue,
+  oneOf,
+  privateKeyItem,
+  text,
+  url,
+} from './value-types.js'
+
+const HTTP = ['http:', 'https:'] as const
+const ETH = 1_000_000_000_000_000_000n
+
+export const PRIORITY_FEE_MODE_KINDS = ['priority_fee_increase_percent', 'base_fee_percent'] as const
+export const BUNDLING_MODES = ['auto', 'manual'] as const
+export const SENDER_KINDS = ['raw', 'flashbots', 'bloxroute'] as const
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+
+const percent = (max = 1000) => integer({ min: 0, max, unit: 'percent' })
+
+/**
+ * Every option of the bundler, in one schema. Flag names are the dotted paths of the leaves
+ * (Rundler's spellings where Rundler has the option); --help, the environment mapping and the
+ * error messages are all generated from the `opt()` declarations below.
+ */
+export const configSchema = z
+  .object({
+    node_http: opt({
+      type: url(HTTP, 'an http(s) URL'),
+      help: "The chain's JSON-RPC node. Required for `conveyor node`; `conveyor dev` uses its embedded chain.",
+    }),
+    chain_id: opt({
+      type: integer({ min: 1 }),
+      help: 'Expected chain id: start-up fails if the node reports another. In dev, the chain id of the embedded chain.',
+      defaultText: "the node's",
+    }),
+    entry_points: opt({
+      type: list(entryPointItem, ENTRY_POINTS_ACCEPTS),
+      help: 'EntryPoints to serve.',
+      default: ENTRY_POINT_VERSIONS.map((v) => ENTRY_POINTS[v].address) as Address[],
+    }),
+    min_stake_value: opt({
+      type: bigint({ unit: 'wei' }),
+      help: 'Minimum stake for an entity to count as staked (ERC-7562).',
+      default: ETH,
+    }),
+    min_unstake_delay: opt({
+      type: integer({ min: 0, unit: 'seconds' }),
+      help: 'Minimum unstake delay for an entity to count as staked.',
+      default: 86_400,
+    }),
+    unsafe: opt({
+      type: boolean(),
+      help: 'Skip the ERC-7562 tracer checks during simulation (for nodes without debug_traceCall).',
+      default: false,
+    }),
+    metrics: opt({
+      type: boolean(),
+      help: 'Serve Prometheus metrics at /metrics on the RPC server.',
+      default: true,
+    }),
+
+    // Builder (Rundler's top-level spellings).
+    max_bundle_size: opt({
+      section: 'Bundle builder',
+      type: integer({ min: 1, max: 1024 }),
+      help: 'Most user operations in one bundle.',
+      default: 128,
+    }),
+    max_blocks_to_wait_for_mine: opt({
+      section: 'Bundle builder',
+      type: integer({ min: 1, max: 1000, unit: 'blocks' }),
+      help: 'Blocks a bundle or cancellation may stay pending before it is replaced with higher fees.',
+      default: 2,
+    }),
+    replacement_fee_percent_increase: opt({
+      section: 'Bundle builder',
+      type: percent(),
+      help: 'Raise of both fee fields when a bundle transaction is replaced (the floor of the next fees).',
+      default: 10,
+    }),
+    max_cancellation_fee_increases: opt({
+      section: 'Bundle builder',
+      type: integer({ min: 0, max: 1000 }),
+      help: 'Fee increases of a cancellation before the nonce is abandoned.',
+      default: 15,
+    }),
+    max_replacement_underpriced_blocks: opt({
+      section: 'Bundle builder',
+      type: integer({ min: 0, max: 100_000, unit: 'blocks' }),
+      help: 'Blocks of "replacement underpriced" answers before the sender cancels instead.',
+      default: 20,
+    }),
+    bundle_max_send_interval_millis: opt({
+      section: 'Bundle builder',
+      type: integer({ min: 1, max: 3_600_000, unit: 'milliseconds' }),
+      help: 'Longest wait between bundle attempts when no new block arrives.',
+      defaultText: 'chain spec: 1000, dev chains 250',
+    }),
+    bundle_base_fee_overhead_percent: opt({
+      section: 'Bundle builder',
+      type: percent(),
+      help: 'Margin over the current base fee in the bundle maxFeePerGas.',
+      default: 27,
+    }),
+    bundle_priority_fee_overhead_percent: opt({
+      section: 'Bundle builder',
+      type: percent(),
+      help: "Margin over the node's suggested priority fee in the bundle tip.",
+      default: 0,
+    }),
+    priority_fee_mode_kind: opt({
+      section: 'Bundle builder',
+      type: oneOf(PRIORITY_FEE_MODE_KINDS),
+      help: 'How the least acceptable user operation tip is derived: N% above the bundle tip, or N% of the base fee.',
+      default: 'priority_fee_increase_percent',
+    }),
+    priority_fee_mode_value: opt({
+      section: 'Bundle builder',
+      type: percent(100_000),
+      help: 'The N of priority_fee_mode_kind.',
+      default: 0,
+    }),
+    max_bundle_gas: opt({
+      section: 'Bundle builder',
+      type: bigint({ min: 21_000n, unit: 'gas' }),
+      help: 'Cap on the summed maximum gas of the ops in one bundle.',
+      defaultText: '0.9 × the block gas limit, never above the per-transaction cap',
+    }),
+    bundling_mode: opt({
+      section: 'Bundle builder',
+      type: oneOf(BUNDLING_MODES),
+      help: 'auto: build on new blocks and timers; manual: only on debug_bundler_sendBundleNow.',
+      default: 'auto',
+    }),
+    num_signers: opt({
+      section: 'Bundle builder',
+      type: integer({ min: 1, max: 64 }),
+      help: 'Bundle senders running in parallel, each with its own signer and pool shard.',
+      default: 1,
+    }),
+
+    rpc: z
+      .object({
+        host: opt({
+          type: text('a host name or IP address'),
+          help: 'Address the JSON-RPC server listens on.',
+          default: '127.0.0.1',
+        }),
+        port: opt({
+          type: integer({ min: 0, max: 65_535 }),
+          help: 'Port of the JSON-RPC server; 0 picks a free port.',
+          default: 3000,
+        }),
+        enable_debug_methods: opt({
+          type: boolean(),
+          help: 'Serve the debug_bundler_* methods.',
+          default: false,
+          devDefault: 'true',
+        }),
+        max_request_body_bytes: opt({
+          type: integer({ min: 1024, max: 1 << 30, unit: 'bytes' }),
+          help: 'Largest JSON-RPC request body accepted.',
+          default: 1 << 20,
+        }),
+      })
+      .strict()
+      .default({}),
+
+    log: z
+      .object({
+        level: opt({ type: oneOf(LOG_LEVELS), help: 'Log level (logs go to stderr).', default: 'info' }),
+      })
+      .strict()
+      .default({}),
+
+    pool: z
+      .object({
+        max_ops: opt({
+          type: integer({ min: 1, max: 10_000_000 }),
+          help: 'Most user operations held per EntryPoint; the lowest-fee op is evicted beyond it.',
+          default: 100_000,
+        }),
+        max_ops_per_unstaked_sender: opt({
+          type: integer({ min: 1, max: 10_000 }),
+          help: 'Pending ops per unstaked sender (ERC-7562 SAME_SENDER_MEMPOOL_COUNT).',
+          default: 4,
+        }),
+        max_ops_per_staked_sender: opt({
+          type: integer({ min: 1, max: 10_000 }),
+          help: 'Pending ops per staked sender.',
+          default: 16,
+        }),
+        replacement_fee_percent_increase: opt({
+          type: percent(),
+          help: 'Raise of both fee fields a replacing user operation must offer.',
+          default: 10,
+        }),
+        min_base_fee_fraction_percent: opt({
+          type: percent(100),
+          help: 'An op is admitted only if its maxFeePerGas covers this share of the current base fee.',
+          default: 50,
+        }),
+        min_priority_fee_per_gas: opt({
+          type: bigint({ unit: 'wei' }),
+          help: 'Least maxPriorityFeePerGas an op must offer to be admitted.',
+          default: 0n,
+        }),
+        max_verification_gas: opt({
+          type: bigint({ min: 1n, unit: 'gas' }),
+          help: 'Largest verificationGasLimit (plus paymasterVerificationGasLimit) admitted.',
+          default: 5_000_000n,
+        }),
+        max_op_gas: opt({
+          type: bigint({ min: 21_000n, unit: 'gas' }),
+          help: 'Largest total gas (pre-verification + verification + call + paymaster) of one op.',
+          defaultText: "the chain's per-transaction gas cap (2^24)",
+        }),
+        mined_op_retention_blocks: opt({
+          type: integer({ min: 1, max: 100_000, unit: 'blocks' }),
+          help: 'Blocks mined ops are remembered, to restore them on a reorg and answer receipts.',
+          default: 64,
+        }),
+        allowlist: opt({
+          type: list(addressItem, 'comma-separated addresses'),
+          help: 'If set, only ops whose entities (sender, factory, paymaster) are listed are admitted.',
+          defaultText: '(none: all allowed)',
+        }),
+        blocklist: opt({
+          type: list(addressItem, 'comma-separated addresses'),
+          help: 'Ops with a listed entity are rejected.',
+          default: [] as Address[],
+        }),
+      })
+      .strict()
+      .default({}),
+
+    builder: z
+      .object({
+        sender: opt({
+          type: oneOf(SENDER_KINDS),
+          help: 'How bundles are submitted: raw (eth_sendRawTransaction), flashbots (Protect, mainnet), bloxroute (Polygon).',
+          default: 'raw',
+        }),
+        submit_url: opt({
+          type: url(HTTP, 'an http(s) URL'),
+          help: 'Where bundles are submitted (a relay for flashbots/bloxroute).',
+          defaultText: 'node_http',
+        }),
+        use_conditional_rpc: opt({
+          type: boolean(),
+          help: 'Submit with eth_sendRawTransactionConditional (raw sender only).',
+          default: false,
+        }),
+        flashbots_relay_auth_key: opt({
+          type: { schema: privateKeyItem, accepts: 'a 32-byte hex private key', show: String },
+          help: 'Reputation key that signs X-Flashbots-Signature (required with --builder.sender=flashbots).',
+          secret: true,
+        }),
+        flashbots_status_url: opt({
+          type: url(HTTP, 'an http(s) URL'),
+          help: 'Flashbots status API (GET <url>/tx/<hash>).',
+          defaultText: 'builder.submit_url',
+        }),
+        bloxroute_auth_header: opt({
+          type: text('the Authorization header value'),
+          help: 'bloXroute Authorization header (required with --builder.sender=bloxroute).',
+          secret: true,
+        }),
+      })
+      .strict()
+      .default({}),
+
+    signer: z
+      .object({
+        private_keys: opt({
+          type: list(privateKeyItem, 'comma-separated 32-byte hex private keys'),
+          help: 'Bundle signer keys, one per sender. `conveyor dev` generates and funds keys when none is given.',
+          secret: true,
+        }),
+        private_keys_file: opt({
+          type: text('a file path'),
+          help: 'Read signer.private_keys from this file (one key per line or comma-separated; # comments).',
+        }),
+        mnemonic: opt({
+          type: { schema: mnemonicValue, accepts: 'a 12 to 24 word BIP-39 English mnemonic', show: String },
+          help: "Derive signer keys from this mnemonic (m/44'/60'/0'/0/i for sender i).",
+          secret: true,
+        }),
+        aws_kms_key_ids: opt({
+          type: list(text().schema, 'comma-separated AWS KMS key ids or ARNs'),
+          help: 'Sign with these AWS KMS secp256k1 keys, leased one per sender.',
+        }),
+        aws_kms_region: opt({
+          type: text('an AWS region'),
+          help: 'AWS region of the KMS keys.',
+          defaultText: 'the AWS SDK default',
+        }),
+        aws_kms_endpoint: opt({
+          type: url(HTTP, 'an http(s) URL'),
+          help: 'KMS endpoint override (a local KMS-compatible server).',
+        }),
+        enable_kms_leasing: opt({
+          type: boolean(),
+          help: 'Lease KMS keys through Redis so no two senders share a key (needs signer.redis_uri).',
+          default: true,
+        }),
+        redis_uri: opt({
+          type: url(['redis:', 'rediss:'], 'a redis:// or rediss:// URL'),
+          help: 'Redis for KMS key leasing.',
+        }),
+        redis_lock_ttl_millis: opt({
+          type: integer({ min: 1000, max: 86_400_000, unit: 'milliseconds' }),
+          help: 'Lifetime of a key lease; the holder renews it well before.',
+          default: 60_000,
+        }),
+        lease_wait_millis: opt({
+          type: integer({ min: 0, max: 86_400_000, unit: 'milliseconds' }),
+          help: 'How long start-up waits for a free KMS key before failing.',
+          default: 60_000,
+        }),
+      })
+      .strict()
+      .default({}),
+
+    dev: z
+      .object({
+        chain_port: opt({
+          type: integer({ min: 0, max: 65_535 }),
+          help: 'Port of the embedded chain (conveyor dev); 0 picks a free port.',
+          default: 0,
+        }),
+        block_time: opt({
+          type: decimal({ min: 0, max: 3600, unit: 'seconds' }),
+          help: 'Block interval of the embedded chain; 0 mines a block per transaction.',
+          default: 1,
+        }),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict()
+
+export type Config = z.output<typeof configSchema>
+
+/** Every option, in declaration order: the table behind flags, env names, --help and errors. */
+export const OPTIONS: readonly OptionInfo[] = listOptions(configSchema)
+export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionInfo> = new Map(OPTIONS.map((o) => [o.name, o]))
