@@ -1,0 +1,263 @@
+/**
+ * Building: wait for a trigger, ask the proposer, send what it proposes; or re-read the nonce.
+ * Leaves for Pending (a bundle went out) or Cancelling (the underpriced meta-state lasted too long).
+ */
+import {
+  applyMined,
+  ignore,
+  log,
+  metric,
+  notifyWaiters,
+  receiptFor,
+  stay,
+  takeHead,
+  toCancelling,
+  toIdle,
+  toProposing,
+  toSyncing,
+  untilBlock,
+} from './common.js'
+import {
+  feesForNext,
+  findTx,
+  latestTx,
+  newTracking,
+  observeHead,
+  recordReplacementUnderpriced,
+  recordSent,
+  resync,
+} from './tracking.js'
+import type {
+  BuildingState,
+  Context,
+  CycleOutcome,
+  MachineSettings,
+  PendingState,
+  SenderEffect,
+  SenderEvent,
+  Step,
+} from './types.js'
+
+type Ev<K extends SenderEvent['kind']> = Extract<SenderEvent, { kind: K }>
+
+export function onBuilding(s: BuildingState, ev: SenderEvent, settings: MachineSettings): Step {
+  switch (ev.kind) {
+    case 'setMode':
+      return stay({ ...s, ctx: { ...s.ctx, mode: ev.mode } })
+    case 'trigger':
+      return onTrigger(s, ev)
+    case 'newHead':
+      return onHead(s, ev)
+    case 'proposal':
+      return onProposal(s, ev, settings)
+    case 'sendResult':
+      return onSendResult(s, ev, settings)
+    case 'nonceReset':
+      return onNonceReset(s, ev)
+    case 'txDropped':
+    case 'cancelResult':
+      return ignore(s, ev)
+  }
+}
+
+/** Same fee-increase count and meta-state, for staying in this cycle. */
+function keep(s: BuildingState) {
+  return { feeIncreases: s.feeIncreases, underpriced: s.underpriced, prior: s.last }
+}
+
+function onTrigger(s: BuildingState, ev: Ev<'trigger'>): Step {
+  // The timer is an auto-mode trigger; sendBundleNow is honoured in both modes (it only adds an attempt).
+  if (ev.source === 'timer' && s.ctx.mode !== 'auto') return ignore(s, ev)
+  const ctx: Context = ev.source === 'manual' ? { ...s.ctx, waiters: s.ctx.waiters + 1 } : s.ctx
+  const effects: SenderEffect[] = [log('debug', 'trigger', { source: ev.source, phase: s.phase.kind })]
+  if (s.phase.kind === 'idle') return toProposing(ctx, keep(s), effects)
+  if (s.phase.kind === 'syncing') return stay({ ...s, ctx, phase: { ...s.phase, thenBuild: true } }, effects)
+  // Already proposing or sending: the waiter gets this attempt's result.
+  return stay({ ...s, ctx }, effects)
+}
+
+function onHead(s: BuildingState, ev: Ev<'newHead'>): Step {
+  const effects: SenderEffect[] = []
+  let ctx = takeHead(s.ctx, ev, effects)
+  if (s.phase.kind === 'syncing') {
+    // The nonceReset answer is authoritative; a failed read is retried on the next head.
+    if (s.phase.awaiting) return stay({ ...s, ctx }, effects)
+    return toSyncing(ctx, { ...keep(s), thenBuild: s.phase.thenBuild }, effects)
+  }
+  const obs = observeHead(ctx.tracking, ev.update)
+  if (obs.kind === 'mined') {
+    // E.g. the original won over a replacement we are still building: any answer now pending is stale (nonce moved).
+    const r = applyMined(ctx, obs.tx, receiptFor(ev, obs.tx.hash), effects)
+    if (s.phase.kind === 'idle') return toIdle(r.ctx, { last: r.last }, effects)
+    const c = notifyWaiters(r.ctx, r.last, effects)
+    return stay({ ...s, ctx: c, feeIncreases: 0, underpriced: undefined, last: r.last }, effects)
+  }
+  if (obs.kind === 'nonce_taken') {
+    effects.push(log('warn', 'nonce used by another transaction', { nonce: ctx.tracking.nonce }))
+    if (s.phase.kind === 'idle') return toSyncing(ctx, keep(s), effects)
+    // Proposing or sending at a spent nonce: re-read it as soon as that answer is in.
+    ctx = { ...ctx, resyncDue: true }
+    return stay({ ...s, ctx }, effects)
+  }
+  if (s.phase.kind === 'idle' && ctx.mode === 'auto') {
+    effects.push(log('debug', 'trigger', { source: 'block', block: ev.blockNumber }))
+    return toProposing(ctx, keep(s), effects)
+  }
+  return stay({ ...s, ctx }, effects)
+}
+
+function onProposal(s: BuildingState, ev: Ev<'proposal'>, settings: MachineSettings): Step {
+  if (s.phase.kind !== 'proposing') return ignore(s, ev)
+  const effects: SenderEffect[] = []
+  const { ctx } = s
+  if (s.phase.nonce !== ctx.tracking.nonce || ctx.resyncDue) {
+    // Built for a nonce that has since moved (mined, or taken): never send it at the next nonce unchecked.
+    effects.push(log('info', 'proposal dropped: nonce moved', { proposedFor: s.phase.nonce }))
+    if (ctx.resyncDue) return toSyncing(ctx, keep(s), effects)
+    return toIdle(ctx, keep(s), effects)
+  }
+  const r = ev.result
+  if (r.kind === 'error') {
+    effects.push(log('warn', 'proposal failed', { message: r.message }))
+    effects.push(metric('bundle_proposal_failed'))
+    return toIdle(ctx, { ...keep(s), last: { kind: 'proposal_failed', message: r.message } }, effects)
+  }
+  if (r.kind === 'bundle' && r.opHashes.length > 0) {
+    const fees = feesForNext(ctx.tracking, r.fees)
+    const nonce = ctx.tracking.nonce
+    effects.push({ kind: 'send', nonce, fees, opHashes: r.opHashes, replacing: latestTx(ctx.tracking)?.hash })
+    const state: BuildingState = { ...s, phase: { kind: 'sending', nonce, fees, opHashes: r.opHashes } }
+    return stay(state, effects)
+  }
+  const reason = r.kind === 'none' ? r.reason : 'no_ops'
+  if (reason === 'priced_out' && ctx.tracking.floor) return onPricedOut(s, settings, effects)
+  effects.push(log('debug', 'no bundle', { reason }))
+  return toIdle(ctx, { ...keep(s), last: { kind: 'no_bundle', reason } }, effects)
+}
+
+/**
+ * The underpriced meta-state: ops exist but none pays the raised fees a replacement at this nonce
+ * needs. First time: note the block and build again later with the fee-increase count reset (the
+ * floor itself stays while something sits at the nonce, or we would oscillate). Once it has lasted
+ * more than max_replacement_underpriced_blocks: cancel what blocks the nonce.
+ */
+function onPricedOut(s: BuildingState, settings: MachineSettings, effects: SenderEffect[]): Step {
+  const { ctx } = s
+  const last: CycleOutcome = { kind: 'no_bundle', reason: 'priced_out' }
+  effects.push(metric('bundle_priced_out'))
+  if (!s.underpriced) {
+    effects.push(
+      log('warn', 'underpriced: ops priced out of a replacement', {
+        nonce: ctx.tracking.nonce,
+        block: ctx.head,
+      }),
+    )
+    return toIdle(ctx, { feeIncreases: 0, underpriced: { sinceBlock: ctx.head }, last }, effects)
+  }
+  if (ctx.head - s.underpriced.sinceBlock > BigInt(settings.maxReplacementUnderpricedBlocks)) {
+    const c = toCancelling(notifyWaiters(ctx, last, effects), 0, effects)
+    if (c) return c
+  }
+  return toIdle(ctx, { feeIncreases: 0, underpriced: s.underpriced, last }, effects)
+}
+
+function onSendResult(s: BuildingState, ev: Ev<'sendResult'>, settings: MachineSettings): Step {
+  if (s.phase.kind !== 'sending') return ignore(s, ev)
+  const phase = s.phase
+  const effects: SenderEffect[] = []
+  let { ctx } = s
+  const pct = settings.replacementFeePercentIncrease
+  const fields = {
+    nonce: phase.nonce,
+    txHash: ev.hash,
+    maxFeePerGas: phase.fees.maxFeePerGas,
+    maxPriorityFeePerGas: phase.fees.maxPriorityFeePerGas,
+    ops: phase.opHashes.length,
+  }
+  if (phase.nonce !== ctx.tracking.nonce) {
+    effects.push(log('info', 'send answer for a nonce that moved; ignored', fields))
+    return ctx.resyncDue ? toSyncing(ctx, keep(s), effects) : toIdle(ctx, keep(s), effects)
+  }
+  const sentTx = {
+    hash: ev.hash,
+    kind: 'bundle' as const,
+    fees: phase.fees,
+    sentBlock: ctx.head,
+    opHashes: phase.opHashes,
+  }
+  const r = ev.result
+  if (r.kind === 'sent' || r.error === 'already_known') {
+    // "already known": the node holds this very tx, which is as good as sent.
+    ctx = { ...ctx, tracking: recordSent(ctx.tracking, sentTx, pct) }
+    effects.push(log('info', 'bundle sent', { ...fields, alreadyKnown: r.kind === 'error' }))
+    effects.push(metric('bundle_sent', { replacement: String(s.feeIncreases > 0) }))
+    const state: PendingState = {
+      tag: 'Pending',
+      ctx,
+      untilBlock: untilBlock(ctx, settings),
+      feeIncreases: s.feeIncreases,
+    }
+    return { state, effects }
+  }
+  effects.push(log('warn', 'bundle send failed', { ...fields, error: r.error, message: r.message ?? '' }))
+  effects.push(metric('bundle_send_error', { error: r.error }))
+  switch (r.error) {
+    case 'replacement_underpriced':
+      // Something at this nonce pays at least what we offered: raise over it and rebuild at once.
+      ctx = { ...ctx, tracking: recordReplacementUnderpriced(ctx.tracking, phase.fees, pct) }
+      return toProposing(ctx, { ...keep(s), feeIncreases: s.feeIncreases + 1 }, effects)
+    case 'nonce_too_low':
+      // Maybe our earlier tx just got mined: stop and ask the chain; never resend these ops at nonce+1 blind.
+      return toSyncing(ctx, keep(s), effects)
+    case 'unavailable':
+      // The tx may have reached the node: count it as sent at this nonce (floor, mined check), then wait.
+      ctx = { ...ctx, tracking: recordSent(ctx.tracking, sentTx, pct) }
+      return toIdle(
+        ctx,
+        { ...keep(s), last: { kind: 'send_failed', error: r.error, message: r.message } },
+        effects,
+      )
+    default:
+      // underpriced (below base fee / pool full), insufficient_funds, rejected, intrinsic gas,
+      // condition not met: the node did not take it. Ops stay in the pool; the next trigger rebuilds
+      // at the fees (and chain state) of that moment.
+      return toIdle(
+        ctx,
+        { ...keep(s), last: { kind: 'send_failed', error: r.error, message: r.message } },
+        effects,
+      )
+  }
+}
+
+function onNonceReset(s: BuildingState, ev: Ev<'nonceReset'>): Step {
+  if (s.phase.kind !== 'syncing' || !s.phase.awaiting) return ignore(s, ev)
+  const effects: SenderEffect[] = []
+  const r = ev.result
+  if (r.kind === 'error') {
+    effects.push(log('warn', 'nonce read failed; retrying on next head', { message: r.message }))
+    return stay({ ...s, phase: { ...s.phase, awaiting: false } }, effects)
+  }
+  let ctx: Context = { ...s.ctx, resyncDue: false }
+  const before = ctx.tracking.nonce
+  let last: CycleOutcome | undefined
+  const minedTx = r.mined ? findTx(ctx.tracking, r.mined.hash) : undefined
+  if (minedTx) {
+    const m = applyMined(ctx, minedTx, r.mined, effects)
+    ctx = m.ctx
+    last = m.last
+    // A lagging node may report an older nonce than the receipt proves; never go below nonce+1.
+    if (r.chainNonce > ctx.tracking.nonce) ctx = { ...ctx, tracking: newTracking(r.chainNonce) }
+  } else {
+    ctx = { ...ctx, tracking: resync(ctx.tracking, r.chainNonce) }
+  }
+  const moved = ctx.tracking.nonce !== before
+  effects.push(
+    log('info', 'nonce synced', { from: before, to: ctx.tracking.nonce, mined: minedTx?.hash ?? '' }),
+  )
+  const opts = moved ? { feeIncreases: 0, underpriced: undefined, last } : keep(s)
+  if (moved && !minedTx && ctx.waiters > 0) {
+    effects.push({ kind: 'notify', result: { kind: 'failed', reason: 'nonce re-read from chain; ops kept' } })
+    ctx = { ...ctx, waiters: 0 }
+  }
+  return s.phase.thenBuild ? toProposing(ctx, opts, effects) : toIdle(ctx, opts, effects)
+}

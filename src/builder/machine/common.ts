@@ -1,0 +1,227 @@
+/**
+ * Helpers every state's handler uses: entering Building (idle, rebuilding, or re-reading the
+ * nonce), taking a head, applying a mined tx, and the log/metric/notify effects.
+ */
+import type { Hash } from 'viem'
+import { afterMined, hashesOf, newTracking } from './tracking.js'
+import type {
+  BuildingState,
+  BundleResult,
+  CancellingState,
+  Context,
+  CycleOutcome,
+  LogLevel,
+  MachineSettings,
+  MinedTx,
+  SenderEffect,
+  SenderEvent,
+  SenderState,
+  SentTx,
+  Step,
+} from './types.js'
+
+export type NewHeadEvent = Extract<SenderEvent, { kind: 'newHead' }>
+
+export function log(
+  level: LogLevel,
+  msg: string,
+  fields: Record<string, string | number | bigint | boolean> = {},
+): SenderEffect {
+  return { kind: 'log', level, msg, fields }
+}
+
+export function metric(name: string, labels: Record<string, string> = {}): SenderEffect {
+  return { kind: 'metric', name, labels }
+}
+
+export function stay(state: SenderState, effects: SenderEffect[] = []): Step {
+  return { state, effects }
+}
+
+/** An event that means nothing in this state: kept, with a debug line (never a throw). */
+export function ignore(state: SenderState, ev: SenderEvent): Step {
+  return stay(state, [log('debug', 'event ignored', { state: state.tag, event: ev.kind })])
+}
+
+/** The result a sendBundleNow caller gets when a cycle ends this way; undefined while it goes on. */
+function resultFor(o: CycleOutcome): BundleResult | undefined {
+  switch (o.kind) {
+    case 'mined':
+      return { kind: 'mined', txHash: o.tx.hash, blockNumber: o.tx.blockNumber }
+    case 'no_bundle':
+      return { kind: 'no_bundle', reason: o.reason }
+    case 'send_failed':
+      return { kind: 'failed', reason: o.error }
+    case 'proposal_failed':
+      return { kind: 'failed', reason: `proposal failed: ${o.message}` }
+    case 'cancelled':
+      return { kind: 'failed', reason: `cancelled (${o.how})` }
+    case 'abandoned':
+      return o.reason === 'nonce_taken'
+        ? { kind: 'failed', reason: 'nonce used by another transaction' }
+        : undefined
+    case 'dropped':
+      return undefined
+  }
+}
+
+/** Waiters are told when a (new) cycle outcome is final. */
+export function notifyWaiters(
+  ctx: Context,
+  last: CycleOutcome | undefined,
+  effects: SenderEffect[],
+): Context {
+  const result = last && resultFor(last)
+  if (!result || ctx.waiters === 0) return ctx
+  effects.push({ kind: 'notify', result })
+  return { ...ctx, waiters: 0 }
+}
+
+export interface BuildingOpts {
+  feeIncreases?: number
+  underpriced?: BuildingState['underpriced']
+  /** A new cycle outcome: recorded, and told to waiters if final. */
+  last?: CycleOutcome
+  /** An earlier outcome kept as metadata only. */
+  prior?: CycleOutcome
+}
+
+/** Building, waiting for a trigger. */
+export function toIdle(ctx: Context, opts: BuildingOpts, effects: SenderEffect[]): Step {
+  const c = notifyWaiters(ctx, opts.last, effects)
+  const state: BuildingState = {
+    tag: 'Building',
+    ctx: c,
+    phase: { kind: 'idle' },
+    feeIncreases: opts.feeIncreases ?? 0,
+    underpriced: opts.underpriced,
+    last: opts.last ?? opts.prior,
+  }
+  return { state, effects }
+}
+
+/** Building, re-reading the nonce (and which of our hashes is mined) from chain. */
+export function toSyncing(
+  ctx: Context,
+  opts: BuildingOpts & { thenBuild?: boolean },
+  effects: SenderEffect[],
+): Step {
+  const c = notifyWaiters(ctx, opts.last, effects)
+  effects.push({ kind: 'resetNonce', checkHashes: hashesOf(c.tracking) })
+  const state: BuildingState = {
+    tag: 'Building',
+    ctx: c,
+    phase: { kind: 'syncing', awaiting: true, thenBuild: opts.thenBuild ?? false },
+    feeIncreases: opts.feeIncreases ?? 0,
+    underpriced: opts.underpriced,
+    last: opts.last ?? opts.prior,
+  }
+  return { state, effects }
+}
+
+/**
+ * Building, asking the proposer for a bundle now (a trigger, or a replacement that may not wait).
+ * After a reorg the nonce is re-read first, and the build follows the answer.
+ */
+export function toProposing(ctx: Context, opts: BuildingOpts, effects: SenderEffect[]): Step {
+  if (ctx.resyncDue) return toSyncing(ctx, { ...opts, thenBuild: true }, effects)
+  const c = notifyWaiters(ctx, opts.last, effects)
+  const { nonce, floor } = c.tracking
+  const feeIncreases = opts.feeIncreases ?? 0
+  effects.push({ kind: 'propose', nonce, feeFloor: floor, feeIncreases })
+  const state: BuildingState = {
+    tag: 'Building',
+    ctx: c,
+    phase: { kind: 'proposing', nonce, floor },
+    feeIncreases,
+    underpriced: opts.underpriced,
+    last: opts.last ?? opts.prior,
+  }
+  return { state, effects }
+}
+
+/** Cancelling, submitting a cancellation of what blocks the nonce at the floor fees (the cheapest a replacement may be). */
+export function toCancelling(
+  ctx: Context,
+  cancelFeeIncreases: number,
+  effects: SenderEffect[],
+): Step | undefined {
+  const { nonce, floor } = ctx.tracking
+  if (!floor) return undefined
+  const target = latestOf(ctx.tracking.txs, 'bundle')
+  effects.push({ kind: 'cancel', nonce, fees: floor, txHash: target?.hash, feeIncreases: cancelFeeIncreases })
+  effects.push(
+    log('warn', 'cancelling blocked nonce', {
+      nonce,
+      maxFeePerGas: floor.maxFeePerGas,
+      maxPriorityFeePerGas: floor.maxPriorityFeePerGas,
+      feeIncreases: cancelFeeIncreases,
+    }),
+  )
+  const state: CancellingState = {
+    tag: 'Cancelling',
+    ctx,
+    cancelFeeIncreases,
+    phase: { kind: 'submitting', fees: floor },
+  }
+  return { state, effects }
+}
+
+function latestOf(txs: SentTx[], kind: SentTx['kind']): SentTx | undefined {
+  for (let i = txs.length - 1; i >= 0; i--) if (txs[i]!.kind === kind) return txs[i]
+  return undefined
+}
+
+/** Take a new head: a head at or below the last one is a reorg, after which the nonce is re-read before building. */
+export function takeHead(ctx: Context, ev: NewHeadEvent, effects: SenderEffect[]): Context {
+  if (ctx.head >= 0n && ev.blockNumber <= ctx.head) {
+    effects.push(log('warn', 'reorg: head went back', { from: ctx.head, to: ev.blockNumber }))
+    effects.push(metric('sender_reorg'))
+    return { ...ctx, head: ev.blockNumber, resyncDue: true }
+  }
+  return { ...ctx, head: ev.blockNumber }
+}
+
+/** One of our txs at the nonce is mined: its ops (if a bundle) leave the pool; the nonce moves on. */
+export function applyMined(
+  ctx: Context,
+  tx: SentTx,
+  receipt: MinedTx | undefined,
+  effects: SenderEffect[],
+): { ctx: Context; last: CycleOutcome } {
+  const mined: MinedTx = receipt ?? { hash: tx.hash }
+  if (tx.kind === 'bundle' && tx.opHashes.length > 0) {
+    effects.push({ kind: 'removeOps', txHash: tx.hash, opHashes: tx.opHashes })
+  }
+  const attempts = ctx.tracking.txs.filter((x) => x.kind === 'bundle').length
+  effects.push(
+    log('info', tx.kind === 'bundle' ? 'bundle mined' : 'cancellation mined', {
+      nonce: ctx.tracking.nonce,
+      txHash: tx.hash,
+      ops: tx.opHashes.length,
+      attempts,
+      ...(mined.gasUsed !== undefined ? { gasUsed: mined.gasUsed } : {}),
+      ...(mined.gasUsed !== undefined && mined.effectiveGasPrice !== undefined
+        ? { fee: mined.gasUsed * mined.effectiveGasPrice }
+        : {}),
+    }),
+  )
+  effects.push(metric(tx.kind === 'bundle' ? 'bundle_mined' : 'cancellation_mined'))
+  const last: CycleOutcome =
+    tx.kind === 'bundle' ? { kind: 'mined', tx: mined, attempts } : { kind: 'cancelled', how: 'hard_mined' }
+  return { ctx: { ...ctx, tracking: afterMined(ctx.tracking) }, last }
+}
+
+export function receiptFor(ev: NewHeadEvent, hash: Hash): MinedTx {
+  return ev.receipts?.find((r) => r.hash === hash) ?? { hash, blockNumber: ev.blockNumber }
+}
+
+/** First block at which a tx sent now counts as not mined in time. */
+export function untilBlock(ctx: Context, settings: MachineSettings): bigint {
+  const base = ctx.head < 0n ? 0n : ctx.head
+  return base + BigInt(settings.maxBlocksToWaitForMine)
+}
+
+export function freshContext(mode: Context['mode']): Context {
+  return { tracking: newTracking(0n), head: -1n, mode, waiters: 0, resyncDue: false }
+}
