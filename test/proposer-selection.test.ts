@@ -112,10 +112,11 @@ describe('candidate selection', () => {
 
   it('computes revenue from what ops pay and cost from what the bundle pays', () => {
     const a = poolOp(1, { maxFeePerGas: 30n, maxPriorityFeePerGas: 5n })
-    // base fee 10: op pays min(30, 10+5) = 15 per gas; bundle pays min(25, 10+2) = 12.
-    const e = bundleEconomics([a], 100_000n, { maxFeePerGas: 25n, maxPriorityFeePerGas: 2n }, 10n)
+    // base fee 10: op pays min(30, 10+5) = 15 per gas; bundle pays min(25, 10+2) = 12 per gas for
+    // intrinsic + calldata (0x0100: one zero byte, one non-zero) + the op's limits less its PVG.
+    const e = bundleEconomics([a], '0x0100', { maxFeePerGas: 25n, maxPriorityFeePerGas: 2n }, 10n)
     expect(e.revenue).toBe(opMaxGas(a.op) * 15n)
-    expect(e.cost).toBe(1_200_000n)
+    expect(e.cost).toBe((21_000n + 4n + 16n + 200_000n) * 12n)
     expect(balanceCap(1000n, 90)).toBe(900n)
   })
 

@@ -162,7 +162,7 @@ export class BundleProposer {
     }
 
     const ops = checked.groups.flatMap((g) => g.ops)
-    const economics = bundleEconomics(ops, checked.gas, fees, est.baseFee)
+    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee)
     if (economics.revenue < economics.cost) {
       this.log.info(
         { revenue: economics.revenue.toString(), cost: economics.cost.toString() },

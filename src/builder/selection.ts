@@ -1,6 +1,6 @@
-import type { Address } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { Fees, RequiredOpFees } from '../chain/fee-math.js'
-import { opMaxCost, opMaxGas } from '../chain/gas.js'
+import { calldataCost, opMaxCost, opMaxGas, TX_INTRINSIC_GAS } from '../chain/gas.js'
 import type { PoolOp } from '../pool/types.js'
 import type { SkippedOp } from './bundle.js'
 
@@ -110,20 +110,25 @@ export function applyPaymasterDeposits(
   return { kept, skipped }
 }
 
-/** What the ops pay the beneficiary at most vs what the bundle transaction costs the signer. */
+/**
+ * What the ops pay the beneficiary at most vs what the bundle costs the signer, both at their
+ * maximum gas. The cost side is intrinsic and calldata gas plus the ops' own limits: the EntryPoint's
+ * bookkeeping is what each op's preVerificationGas pays for, so it is not counted twice.
+ */
 export function bundleEconomics(
   ops: PoolOp[],
-  txGas: bigint,
+  calldata: Hex,
   fees: Fees,
   baseFee: bigint,
 ): { revenue: bigint; cost: bigint } {
   let revenue = 0n
+  let gas = TX_INTRINSIC_GAS + calldataCost(calldata).gas
   for (const c of ops) {
     const price = min(c.op.maxFeePerGas, baseFee + c.op.maxPriorityFeePerGas)
     revenue += opMaxGas(c.op) * price
+    gas += opMaxGas(c.op) - c.op.preVerificationGas
   }
-  const cost = txGas * min(fees.maxFeePerGas, baseFee + fees.maxPriorityFeePerGas)
-  return { revenue, cost }
+  return { revenue, cost: gas * min(fees.maxFeePerGas, baseFee + fees.maxPriorityFeePerGas) }
 }
 
 /** The most a bundle may cost: a share of the signer's balance (integer percent). */

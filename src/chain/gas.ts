@@ -24,9 +24,27 @@ export function opMaxCost(op: UserOperation): bigint {
   return opMaxGas(op) * op.maxFeePerGas
 }
 
+/** The EntryPoint's INNER_GAS_OVERHEAD: innerHandleOp insists on this much beyond call and postOp gas. */
+export const INNER_GAS_OVERHEAD = 10_000n
+
+/**
+ * The gas the EntryPoint must have left when it calls innerHandleOp, or the bundle reverts with
+ * "AA95 out of gas": callGasLimit + paymasterPostOpGasLimit + INNER_GAS_OVERHEAD after two 63/64
+ * cuts (EIP-150 on the call into innerHandleOp, then innerHandleOp's own `gasleft() * 63 / 64` check).
+ */
+export function opInnerCallGas(op: UserOperation): bigint {
+  const needed = op.callGasLimit + (op.paymasterPostOpGasLimit ?? 0n) + INNER_GAS_OVERHEAD
+  return (needed * 4096n + 3968n) / 3969n // ceil(needed · 64² / 63²)
+}
+
 /** The gas an op may use inside the bundle transaction's execution (preVerificationGas excluded). */
 export function opExecutionGasLimit(op: UserOperation): bigint {
-  return opMaxGas(op) - op.preVerificationGas + BUNDLE_PER_OP_OVERHEAD_GAS
+  return (
+    op.verificationGasLimit +
+    (op.paymasterVerificationGasLimit ?? 0n) +
+    opInnerCallGas(op) +
+    BUNDLE_PER_OP_OVERHEAD_GAS
+  )
 }
 
 /** Calldata gas under EIP-2028 (4 per zero byte, 16 otherwise) and the EIP-7623 floor's token count. */
@@ -58,13 +76,24 @@ export function encodedOpForCalldata(op: UserOperation): Hex {
   return encodeAbiParameters([{ type: 'tuple', components: PACKED_USER_OP_COMPONENTS }], [packUserOp(op)])
 }
 
+const PVG_PRICING_PLACEHOLDER = 0xffffffffn
+const allNonZero = (data: Hex): Hex => `0x${'ff'.repeat(size(data))}`
+
 /**
  * The least preVerificationGas an op must carry: its share of the transaction's fixed cost, the
  * per-op overhead, and the calldata it adds to the bundle at EIP-2028 prices. (The EIP-7623 floor
  * binds only when a bundle's execution gas is small next to its data; bundleGasLimit covers it.)
  */
 export function requiredPreVerificationGas(op: UserOperation, spec: ChainSpec): bigint {
-  const encoded = encodedOpForCalldata(op)
+  // Price the preVerificationGas field, the signature and the paymaster data (which usually carries
+  // the paymaster's signature) as if every byte were non-zero, so the requirement does not move
+  // when the op gets its final PVG and signatures after estimation.
+  const encoded = encodedOpForCalldata({
+    ...op,
+    preVerificationGas: PVG_PRICING_PLACEHOLDER,
+    signature: allNonZero(op.signature),
+    ...(op.paymasterData !== undefined ? { paymasterData: allNonZero(op.paymasterData) } : {}),
+  })
   const words = BigInt(Math.ceil(size(encoded) / 32))
   return (
     spec.pvg.fixed / spec.pvg.expectedBundleSize +
