@@ -1,0 +1,51 @@
+import { type Address, createPublicClient, http } from 'viem'
+import { privateKeyToAddress } from 'viem/accounts'
+import { startApp } from '../app.js'
+import { chainSpecFor } from '../chain/chain-spec.js'
+import { type EntryPointVersion, versionOf } from '../chain/entrypoint.js'
+import type { Config } from '../config/index.js'
+import type { Logger } from '../util/log.js'
+import type { Lifecycle } from './lifecycle.js'
+import type { ReadyInfo } from './ready.js'
+import { StartupError, safeUrl } from './startup-error.js'
+
+/** `conveyor node`: check the node answers, is the expected chain and has the EntryPoints; then the app. */
+export async function runNode(cfg: Config, log: Logger, life: Lifecycle): Promise<ReadyInfo> {
+  const nodeUrl = cfg.node_http!
+  const shown = safeUrl(nodeUrl)
+  const client = createPublicClient({ transport: http(nodeUrl, { timeout: 10_000, retryCount: 1 }) })
+  let chainId: number
+  try {
+    chainId = await client.getChainId()
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err)
+    throw new StartupError(`the node at ${shown} (--node_http) does not answer eth_chainId: ${reason}`)
+  }
+  if (cfg.chain_id !== undefined && cfg.chain_id !== chainId) {
+    throw new StartupError(
+      `--chain_id is ${cfg.chain_id} but the node at ${shown} reports chain id ${chainId}`,
+    )
+  }
+  const entryPoints: Partial<Record<EntryPointVersion, Address>> = {}
+  for (const address of cfg.entry_points) {
+    const code = await client.getCode({ address })
+    if (!code || code === '0x') {
+      throw new StartupError(
+        `no EntryPoint code at ${address} on chain ${chainId}: deploy it or narrow --entry_points`,
+      )
+    }
+    entryPoints[versionOf(address)!] = address
+  }
+  log.info({ node: shown, chainId, entryPoints }, 'node checked')
+
+  const app = await startApp({ config: cfg, nodeUrl, chainId, chainSpec: chainSpecFor(chainId), log })
+  life.defer('app', () => app.stop())
+  return {
+    mode: 'node',
+    rpcUrl: app.rpcUrl,
+    nodeUrl: shown,
+    chainId,
+    entryPoints,
+    signers: (cfg.signer.private_keys ?? []).map((k) => privateKeyToAddress(k)),
+  }
+}
