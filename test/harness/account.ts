@@ -126,7 +126,11 @@ export async function buildOp(
       args: [owner.address, salt],
     })
   }
-  op.preVerificationGas = requiredPreVerificationGas(op, chainSpecFor(chain.chainId))
+  // Priced with an all-non-zero 65-byte signature: enough for whatever ECDSA signature comes.
+  op.preVerificationGas = requiredPreVerificationGas(
+    { ...op, signature: `0x${'ff'.repeat(65)}` },
+    chainSpecFor(chain.chainId),
+  )
   op = { ...op, ...params.overrides }
 
   if (params.fund ?? true) {
