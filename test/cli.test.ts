@@ -151,6 +151,8 @@ describe('conveyor dev', () => {
     console.log(`conveyor dev: ready line after ${elapsed} ms (target ≤ 5000 ms)`)
 
     expect(ready.event).toBe('ready')
+    // rpcUrl is omitted until the app starts an RPC server; then it must be a local URL.
+    if ('rpcUrl' in ready) expect(ready.rpcUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+/)
     expect(ready.nodeUrl).toBe(`http://127.0.0.1:${chainPort}`)
     expect(ready.entryPoints).toEqual({
       'v0.7': ENTRY_POINTS['v0.7'].address,
@@ -184,7 +186,7 @@ describe('conveyor dev', () => {
 
   it('exits on SIGTERM, and at once on a second signal, leaving no anvil', async () => {
     const chainPort = await freePort()
-    const run = conveyor(['dev', '--dev.chain_port', String(chainPort), '--dev.block_time=0'])
+    const run = conveyor(['dev', '--dev.chain_port', String(chainPort), '--dev.block_time=0.5'])
     const ready = await run.ready(30_000)
     run.child.kill('SIGTERM')
     run.child.kill('SIGTERM')
@@ -195,11 +197,15 @@ describe('conveyor dev', () => {
   })
 
   it('funds given signer keys on the embedded chain', async () => {
-    const run = conveyor(['dev', '--dev.block_time=0'], { CONVEYOR_SIGNER__PRIVATE_KEYS: KEY })
+    const run = conveyor(['dev', '--dev.block_time=0'], {
+      CONVEYOR_SIGNER__PRIVATE_KEYS: KEY,
+      CONVEYOR_LOG__LEVEL: 'debug', // the effective configuration is logged, redacted
+    })
     try {
       const ready = await run.ready(30_000)
       const client = createPublicClient({ transport: http(ready.nodeUrl as string) })
       expect(await client.getBalance({ address: privateKeyToAddress(KEY) })).toBe(1000n * 10n ** 18n)
+      expect(run.stderr()).toContain('"private_keys":"[redacted]"')
       expect(run.stdout() + run.stderr()).not.toContain(KEY.slice(2))
     } finally {
       run.child.kill('SIGINT')

@@ -1,4 +1,11 @@
-import { type Command, type Config, ConfigError, helpText, loadConfig } from '../config/index.js'
+import {
+  type Command,
+  type Config,
+  ConfigError,
+  helpText,
+  loadConfig,
+  loggableConfig,
+} from '../config/index.js'
 import { createLogger } from '../util/log.js'
 import { runDev } from './dev.js'
 import { errorSummary, Lifecycle } from './lifecycle.js'
@@ -44,6 +51,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const log = createLogger({ level: config.log.level })
+  log.debug({ config: loggableConfig(config) }, 'configuration')
   const life = new Lifecycle(log)
   life.install()
   try {
