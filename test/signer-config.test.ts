@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
+import type { Hex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
 import { isValidMnemonic } from '../src/builder/signer/bip39.js'
@@ -34,7 +35,7 @@ async function configError(s: SignerSettings): Promise<string> {
 
 describe('signer configuration', () => {
   it('names a malformed private key by index, never by value', async () => {
-    const bad = `${K2.slice(0, -2)}zz`
+    const bad = `${K2.slice(0, -2)}zz` as Hex
     const msg = await configError({ ...base, numSigners: 2, privateKeys: [K1, bad] })
     expect(msg).toMatch(/private key at index 1 is malformed/)
     expect(msg).not.toContain(bad.slice(2, 20))

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
+import { Registry } from 'prom-client'
 import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LeaseLostError, NoFreeKeyError } from '../src/builder/signer/errors.js'
@@ -38,6 +39,7 @@ const keys = privateKeySigners([generatePrivateKey(), generatePrivateKey(), gene
 function manager(numSigners: number, opts: { leaseWaitMillis?: number; prefix?: string } = {}) {
   const { logger, lines } = capture()
   const store = new RedisLockStore(redis.url, { commandTimeoutMillis: 250, logger })
+  const registry = new Registry()
   const m = new LeasingSignerManager({
     chainId: CHAIN_ID,
     keys: keys.map((k) => ({ ...k, keyId: `${opts.prefix ?? ''}${k.keyId}` })),
@@ -48,8 +50,13 @@ function manager(numSigners: number, opts: { leaseWaitMillis?: number; prefix?: 
     logger,
     retryIntervalMillis: 100,
     waitLogIntervalMillis: 300,
+    registry,
   })
-  return { m, lines }
+  const ended = async (reason: string) =>
+    (await registry.getMetricsAsJSON())
+      .find((x) => x.name === 'conveyor_signer_lease_ended_total')
+      ?.values.find((v) => v.labels.reason === reason)?.value ?? 0
+  return { m, lines, ended }
 }
 
 const tx = {
@@ -125,7 +132,7 @@ describe('Redis key leasing (real redis-server)', () => {
   })
 
   it('fails closed when the lock now holds another token, and needs a fresh lease to sign again', async () => {
-    const { m, lines } = manager(1, { prefix: 'c-' })
+    const { m, lines, ended } = manager(1, { prefix: 'c-' })
     try {
       const lease = await m.acquire(0)
       await expect(lease.signer.signTransaction(tx)).resolves.toMatch(/^0x02/)
@@ -137,6 +144,7 @@ describe('Redis key leasing (real redis-server)', () => {
       const err = await lease.signer.signTransaction(tx).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(LeaseLostError)
       expect(lines.some((l) => /signer lease lost/.test(l.msg))).toBe(true)
+      expect(await ended('lock_taken')).toBe(1)
       // Release of the lost lease must not delete the other holder's lock.
       await lease.release()
       expect(await probe.get(name)).toBe('someone-else')
@@ -149,7 +157,7 @@ describe('Redis key leasing (real redis-server)', () => {
   })
 
   it('Redis stopped: every lease is lost within one renewal period; Redis back: leasing resumes', async () => {
-    const { m } = manager(3, { prefix: 'd-', leaseWaitMillis: 400 })
+    const { m, ended } = manager(3, { prefix: 'd-', leaseWaitMillis: 400 })
     try {
       const leases = await Promise.all([0, 1, 2].map((i) => m.acquire(i)))
       const stoppedAt = Date.now()
@@ -157,6 +165,7 @@ describe('Redis key leasing (real redis-server)', () => {
       await until(() => leases.every((l) => l.lost.aborted), TTL / 3 + 500)
       expect(Date.now() - stoppedAt).toBeLessThanOrEqual(TTL / 3 + 500)
       for (const l of leases) await expect(l.signer.signTransaction(tx)).rejects.toThrow(LeaseLostError)
+      expect(await ended('connection_lost')).toBe(3)
       // While Redis is down a sender waits, then fails typed, and never gets an unleased key.
       const err = await m.acquire(0).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(NoFreeKeyError)

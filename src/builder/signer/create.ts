@@ -1,4 +1,5 @@
 import type { KMSClient } from '@aws-sdk/client-kms'
+import type { Registry } from 'prom-client'
 import { type Logger, silentLogger } from '../../util/log.js'
 import { KmsError, SignerConfigError } from './errors.js'
 import { KmsSigner } from './kms.js'
@@ -18,6 +19,8 @@ import {
 
 export interface SignerDeps {
   logger?: Logger
+  /** Lease metrics are registered here when given. */
+  registry?: Registry
   /** Defaults to a client built from awsKmsRegion / awsKmsEndpoint. */
   kmsClient?: KMSClient
 }
@@ -106,6 +109,7 @@ export async function createSignerManager(
     leaseWaitMillis: settings.leaseWaitMillis,
     numSigners: settings.numSigners,
     logger,
+    registry: deps.registry,
     onClose,
   })
 }

@@ -12,7 +12,8 @@ export {
 } from './errors.js'
 export { addressFromPublicKey, classifyKmsFailure, fetchKmsPublicKey, KmsSigner } from './kms.js'
 export { createKmsClient, type KmsClientOptions } from './kms-client.js'
-export { LeasingSignerManager } from './leasing-manager.js'
+export { type LeaseEndReason, leaseEndReason } from './lease-metrics.js'
+export { type LeasingManagerParams, LeasingSignerManager } from './leasing-manager.js'
 export { LocalSigner, mnemonicSigners, parsePrivateKeys, privateKeySigners } from './local.js'
 export { lockName, RedisLockStore, redactRedisUri } from './redis-lock.js'
 export {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
+import type { Registry } from 'prom-client'
 import type { Logger } from '../../util/log.js'
 import { NoFreeKeyError } from './errors.js'
+import { createLeaseMetrics, type LeaseMetrics } from './lease-metrics.js'
 import { RedisLease } from './redis-lease.js'
 import { type LockStore, lockName } from './redis-lock.js'
 import type { AcquireOptions, Signer, SignerLease, SignerManager } from './types.js'
@@ -19,6 +21,8 @@ export interface LeasingManagerParams {
   retryIntervalMillis?: number
   /** Log the "waiting" line at most this often (default 10 000). */
   waitLogIntervalMillis?: number
+  /** Lease gauges and counters go here when given. */
+  registry?: Registry
   /** Runs last in close() (e.g. destroy the KMS client). */
   onClose?: () => void
 }
@@ -54,9 +58,11 @@ export class LeasingSignerManager implements SignerManager {
   private readonly orphans = new Map<string, string>()
   private readonly unsubscribe: (() => void)[] = []
   private closed = false
+  private readonly metrics: LeaseMetrics
 
   constructor(private readonly p: LeasingManagerParams) {
     this.numSigners = p.numSigners
+    this.metrics = createLeaseMetrics(p.registry)
     this.unsubscribe.push(
       p.store.onConnectionLost((reason) => {
         for (const lease of [...this.active.values()]) {
@@ -100,7 +106,10 @@ export class LeasingSignerManager implements SignerManager {
       const detail = lastError
         ? `redis unreachable: ${lastError}`
         : `all ${this.p.keys.length} keys are leased`
-      if (waited >= waitMillis) throw new NoFreeKeyError(senderIndex, waited, detail)
+      if (waited >= waitMillis) {
+        this.metrics.waitTimedOut()
+        throw new NoFreeKeyError(senderIndex, waited, detail)
+      }
       if (Date.now() - lastLog >= logEvery) {
         lastLog = Date.now()
         logger.warn(
@@ -143,9 +152,12 @@ export class LeasingSignerManager implements SignerManager {
       logger: this.p.logger,
       onEnd: (l) => {
         if (this.active.get(l.senderIndex) === l) this.active.delete(l.senderIndex)
+        this.metrics.held(l.senderIndex, l.keyId, false)
+        this.metrics.ended(String(l.lost.reason))
       },
     })
     this.active.set(senderIndex, lease)
+    this.metrics.held(senderIndex, entry.keyId, true)
     this.p.logger.info(
       {
         senderIndex,

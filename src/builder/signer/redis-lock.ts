@@ -64,9 +64,11 @@ export class RedisLockStore implements LockStore {
   private readonly lostCbs = new Set<(reason: string) => void>()
   private readonly readyCbs = new Set<() => void>()
   private lastErrorLog = 0
+  private readonly commandTimeoutMillis: number
 
   constructor(uri: string, opts: RedisLockStoreOptions) {
     validateRedisUri(uri)
+    this.commandTimeoutMillis = opts.commandTimeoutMillis
     const where = redactRedisUri(uri)
     this.redis = new Redis(uri, {
       // Fail fast while disconnected: a queued renewal that runs after reconnecting would be a lie.
@@ -99,7 +101,23 @@ export class RedisLockStore implements LockStore {
   }
 
   async tryAcquire(name: string, token: string, ttlMillis: number): Promise<boolean> {
+    await this.waitReady()
     return (await this.redis.set(name, token, 'PX', ttlMillis, 'NX')) === 'OK'
+  }
+
+  /** While a (re)connect is under way, give it up to one command timeout before failing fast. */
+  private async waitReady(): Promise<void> {
+    const status = this.redis.status
+    if (status === 'ready' || (status !== 'connecting' && status !== 'connect' && status !== 'wait')) return
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.redis.off('ready', done)
+        resolve()
+      }
+      const timer = setTimeout(done, this.commandTimeoutMillis)
+      this.redis.once('ready', done)
+    })
   }
 
   async renew(name: string, token: string, ttlMillis: number): Promise<boolean> {
