@@ -97,7 +97,7 @@ const KNOWN_METHODS = [
   'debug_bundler_getStakeStatus',
 ]
 
-type Sample = { path: string; body: string | Uint8Array; notes: string }
+type Sample = { path: string; body: string | Uint8Array<ArrayBuffer>; notes: string }
 
 const json = (v: unknown) => JSON.stringify(v)
 const req = (method: string, params: unknown, id: unknown = 1) => ({ jsonrpc: '2.0', id, method, params })
@@ -217,7 +217,9 @@ const sample: fc.Arbitrary<Sample> = fc.oneof(
   },
   {
     weight: 10,
-    arbitrary: fc.uint8Array({ maxLength: 600 }).map((b) => ({ path: '/', body: b, notes: 'random bytes' })),
+    arbitrary: fc
+      .uint8Array({ maxLength: 600 })
+      .map((b) => ({ path: '/', body: new Uint8Array(b), notes: 'random bytes' })),
   },
   {
     weight: 10,

@@ -53,7 +53,12 @@ const mined: Mined[] = []
 async function mineThree(version: EntryPointVersion): Promise<Mined> {
   const ep = chain.deployment.entryPoints[version]
   const depositCall = (account: Address) =>
-    executeCallData(version, ep, 1000n, encodeFunctionData({ abi: DEPOSIT_ABI, args: [account] }))
+    executeCallData(
+      version,
+      ep,
+      1000n,
+      encodeFunctionData({ abi: DEPOSIT_ABI, functionName: 'depositTo', args: [account] }),
+    )
 
   const ownerA = newOwner()
   const senderA = await simpleAccountAddress(chain, version, ownerA.address)
