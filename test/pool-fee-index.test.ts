@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { effectiveTip } from '../src/chain/fee-math.js'
-import { FeeIndex, type Ranked } from '../src/pool/fee-index.js'
+import { FeeIndex, type Ranked, ranked } from '../src/pool/fee-index.js'
 import { SortedList } from '../src/pool/sorted-list.js'
 
 interface Item extends Ranked {
@@ -9,7 +9,7 @@ interface Item extends Ranked {
 }
 
 function item(seq: number, prio: bigint, maxFee: bigint, shard = 0): Item {
-  return { id: seq, seq, prio, maxFee, headroom: maxFee - prio, shard }
+  return { id: seq, ...ranked(seq, prio, maxFee, shard) }
 }
 
 /** The reference order: effective tip at baseFee, highest first, ties by arrival. */
@@ -52,7 +52,72 @@ describe('SortedList', () => {
   })
 })
 
+describe('SortedList bulk operations', () => {
+  it('deleteAll and insertAll agree with one-by-one operations', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 100_000 }), { maxLength: 4000 }),
+        fc.nat(4000),
+        (xs, cut) => {
+          const list = new SortedList<number>((a, b) => a - b)
+          const first = xs.slice(0, cut)
+          const rest = xs.slice(cut)
+          for (const x of first) list.insert(x)
+          list.insertAll(rest)
+          expect([...list.values()]).toEqual([...xs].sort((a, b) => a - b))
+          const gone = new Set(xs.filter((_, i) => i % 3 === 0))
+          list.deleteAll(gone)
+          const left = xs.filter((x) => !gone.has(x)).sort((a, b) => a - b)
+          expect([...list.values()]).toEqual(left)
+          expect(list.size).toBe(left.length)
+          list.insert(-1)
+          expect(list.first()).toBe(-1)
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+})
+
 describe('FeeIndex', () => {
+  it('orders fees that differ by 1 wei above 2^53 exactly', () => {
+    const big = 1n << 100n
+    const idx = new FeeIndex<Item>(1)
+    idx.add(item(0, big, big * 2n))
+    idx.add(item(1, big + 1n, big * 2n))
+    idx.add(item(2, big - 1n, big * 2n))
+    expect(idx.best(0, 3).map((x) => x.id)).toEqual([1, 0, 2])
+    idx.setBaseFee(big)
+    // tips: min(prio, 2^100): 2^100, 2^100, 2^100 - 1 → ties by arrival
+    expect(idx.best(0, 3).map((x) => x.id)).toEqual([0, 1, 2])
+  })
+
+  it('moves thousands of ops at once on a big base fee jump and stays exact', () => {
+    const idx = new FeeIndex<Item>(2)
+    const items: Item[] = []
+    let x = 12345
+    const next = () => {
+      x = (x * 1103515245 + 12345) % 2 ** 31
+      return BigInt(x % 10_000)
+    }
+    for (let i = 0; i < 5000; i++) {
+      const prio = next()
+      const it = item(i, prio, prio + next(), i % 2)
+      items.push(it)
+      idx.add(it)
+    }
+    for (const base of [0n, 5000n, 20_000n, 3000n, 0n, 9999n]) {
+      idx.setBaseFee(base)
+      for (let s = 0; s < 2; s++) {
+        const want = referenceOrder(
+          items.filter((i) => i.shard === s),
+          base,
+        )
+        expect(idx.best(s, 10_000).map((i) => i.id)).toEqual(want.map((i) => i.id))
+      }
+    }
+  })
+
   it('orders by effective tip at the current base fee, ties by arrival', () => {
     const idx = new FeeIndex<Item>(1)
     const a = item(0, 10n, 100n) // headroom 90: tip stays 10 until the base fee passes 90

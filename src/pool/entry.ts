@@ -1,5 +1,5 @@
 import type { Address } from 'viem'
-import type { Ranked } from './fee-index.js'
+import { type Ranked, ranked } from './fee-index.js'
 import { shardOf } from './shard.js'
 import type { EntityKind, PoolOp } from './types.js'
 
@@ -33,17 +33,13 @@ export function toEntry(op: PoolOp, numShards: number, addedAtBlock: bigint): Po
   if (aggregator) entities.push(ref('aggregator', aggregator, v.aggregator?.stake.isStaked))
   return {
     op,
-    hashKey: op.hash.toLowerCase(),
+    hashKey: lower(op.hash),
     senderKey: u.sender.toLowerCase(),
     nonce: u.nonce,
     senderStaked: v.sender.isStaked,
     entities,
     addedAtBlock,
-    seq: op.seq,
-    prio: u.maxPriorityFeePerGas,
-    maxFee: u.maxFeePerGas,
-    headroom: u.maxFeePerGas - u.maxPriorityFeePerGas,
-    shard: shardOf(u.sender, numShards),
+    ...ranked(op.seq, u.maxPriorityFeePerGas, u.maxFeePerGas, shardOf(u.sender, numShards)),
   }
 }
 
@@ -54,3 +50,9 @@ function ref(kind: EntityRef['kind'], address: Address, staked: boolean | undefi
 /** Nonce layout of ERC-4337: a 192-bit key and a 64-bit sequence. */
 export const nonceKey = (nonce: bigint): bigint => nonce >> 64n
 export const nonceSeq = (nonce: bigint): bigint => nonce & 0xffff_ffff_ffff_ffffn
+
+/** Reuses the string when it is already lowercase (userOpHash output is), one copy less per op. */
+function lower(s: string): string {
+  const l = s.toLowerCase()
+  return l === s ? s : l
+}

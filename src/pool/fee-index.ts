@@ -1,18 +1,47 @@
 import { SortedList } from './sorted-list.js'
 
-/** What the index needs of a pooled op. `headroom` = maxFee − maxPriorityFee, fixed per op. */
+/**
+ * What the index needs of a pooled op. `headroom` = maxFee − maxPriorityFee, fixed per op. The `*F`
+ * fields are the same values as doubles (see `ranked`).
+ */
 export interface Ranked {
   seq: number
   prio: bigint
   maxFee: bigint
   headroom: bigint
+  prioF: number
+  maxFeeF: number
+  headroomF: number
   shard: number
 }
 
+/** The fee keys of an op. */
+export function ranked(seq: number, prio: bigint, maxFee: bigint, shard: number): Ranked {
+  const headroom = maxFee - prio
+  return {
+    seq,
+    prio,
+    maxFee,
+    headroom,
+    prioF: Number(prio),
+    maxFeeF: Number(maxFee),
+    headroomF: Number(headroom),
+    shard,
+  }
+}
+
+// bigint comparisons dominate sorting; Number(bigint) rounds monotonically, so unequal doubles already
+// give the exact order and only equal doubles need the bigint comparison.
 const cmpBig = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0)
-const byPrioDesc = (a: Ranked, b: Ranked): number => cmpBig(b.prio, a.prio) || a.seq - b.seq
-const byMaxFeeDesc = (a: Ranked, b: Ranked): number => cmpBig(b.maxFee, a.maxFee) || a.seq - b.seq
-const byHeadroomAsc = (a: Ranked, b: Ranked): number => cmpBig(a.headroom, b.headroom) || a.seq - b.seq
+const byPrioDesc = (a: Ranked, b: Ranked): number =>
+  b.prioF - a.prioF || cmpBig(b.prio, a.prio) || a.seq - b.seq
+const byMaxFeeDesc = (a: Ranked, b: Ranked): number =>
+  b.maxFeeF - a.maxFeeF || cmpBig(b.maxFee, a.maxFee) || a.seq - b.seq
+const byHeadroomAsc = (a: Ranked, b: Ranked): number =>
+  a.headroomF - b.headroomF || cmpBig(a.headroom, b.headroom) || a.seq - b.seq
+
+/** Below this many movers a base fee change moves ops one by one; above, lists are rebuilt by merge. */
+const BULK_MOVE = 256
 
 interface Shard<E> {
   /** Ops whose tip is their maxPriorityFee at the current base fee (headroom ≥ baseFee). */
@@ -97,9 +126,28 @@ export class FeeIndex<E extends Ranked> {
       if (e.headroom >= hi) break
       movers.push(e)
     }
-    for (const e of movers) this.groupOf(e).delete(e)
+    if (movers.length < BULK_MOVE) {
+      for (const e of movers) this.groupOf(e).delete(e)
+      this.base = baseFee
+      for (const e of movers) this.groupOf(e).insert(e)
+      return
+    }
+    const byList = new Map<SortedList<E>, E[]>()
+    const group = (e: E) => {
+      const list = this.groupOf(e)
+      let xs = byList.get(list)
+      if (!xs) {
+        xs = []
+        byList.set(list, xs)
+      }
+      xs.push(e)
+    }
+    for (const e of movers) group(e)
+    for (const [list, xs] of byList) list.deleteAll(new Set(xs))
+    byList.clear()
     this.base = baseFee
-    for (const e of movers) this.groupOf(e).insert(e)
+    for (const e of movers) group(e)
+    for (const [list, xs] of byList) list.insertAll(xs)
   }
 
   /** Up to `max` ops of one shard, best tip first, ties by arrival. */

@@ -44,6 +44,39 @@ export class SortedList<T> {
     return true
   }
 
+  /** Removes every element of `xs` in one O(n) pass (for bulk moves; `delete` is cheaper for a few). */
+  deleteAll(xs: Set<T>): void {
+    if (xs.size === 0) return
+    const kept: T[][] = []
+    let count = 0
+    for (const chunk of this.chunks) {
+      const c = chunk.filter((x) => !xs.has(x))
+      count += c.length
+      if (c.length > 0) kept.push(c)
+    }
+    this.chunks = kept
+    this.count = count
+  }
+
+  /** Inserts many elements by one sort and one merge: O(n + k log k) instead of k binary-search splices. */
+  insertAll(xs: T[]): void {
+    if (xs.length === 0) return
+    const add = [...xs].sort(this.cmp)
+    const merged: T[] = new Array(this.count + add.length)
+    let i = 0
+    let j = 0
+    let k = 0
+    const old = this.chunks.flat()
+    while (i < old.length && j < add.length) {
+      merged[k++] = this.cmp(old[i] as T, add[j] as T) <= 0 ? (old[i++] as T) : (add[j++] as T)
+    }
+    while (i < old.length) merged[k++] = old[i++] as T
+    while (j < add.length) merged[k++] = add[j++] as T
+    this.chunks = []
+    for (let c = 0; c < merged.length; c += CHUNK) this.chunks.push(merged.slice(c, c + CHUNK))
+    this.count = merged.length
+  }
+
   first(): T | undefined {
     return this.chunks[0]?.[0]
   }
