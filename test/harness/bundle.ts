@@ -26,7 +26,7 @@ export interface UserOpEvent {
 }
 
 export interface BundleOptions {
-  /** Default: a fresh EOA, funded with anvil_setBalance. */
+  /** Default: a fresh EOA, funded with anvil_setBalance (a given one only if it cannot pay). */
   bundler?: PrivateKeyAccount
   /** Default: the bundler's address. */
   beneficiary?: Address
@@ -70,15 +70,20 @@ export async function bundleOps(
   opts: BundleOptions = {},
 ): Promise<BundleResult> {
   const bundler = opts.bundler ?? newOwner()
-  if (!opts.bundler) {
+  const entryPoint = chain.deployment.entryPoints[version]
+  const data = handleOpsCallData(version, ops, opts.beneficiary ?? bundler.address)
+  const gas = bundleGasLimit(ops, data)
+  const fees = await currentFees(chain)
+  // A caller's bundler keeps its balance (tests watch it) unless it could not pay for this bundle.
+  if (
+    !opts.bundler ||
+    (await chain.client.getBalance({ address: bundler.address })) < gas * fees.maxFeePerGas
+  ) {
     await chain.client.request({
       method: 'anvil_setBalance' as never,
       params: [bundler.address, numberToHex(BUNDLER_FUNDING)] as never,
     })
   }
-  const entryPoint = chain.deployment.entryPoints[version]
-  const data = handleOpsCallData(version, ops, opts.beneficiary ?? bundler.address)
-  const fees = await currentFees(chain)
   const nonce = await chain.client.getTransactionCount({ address: bundler.address, blockTag: 'pending' })
   const raw = await bundler.signTransaction({
     type: 'eip1559',
@@ -86,7 +91,7 @@ export async function bundleOps(
     nonce,
     to: entryPoint,
     data,
-    gas: bundleGasLimit(ops, data),
+    gas,
     maxFeePerGas: fees.maxFeePerGas,
     maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
   })
