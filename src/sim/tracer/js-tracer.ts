@@ -1,0 +1,49 @@
+import { decodeFunctionData, type Hex, numberToHex, type PublicClient, toFunctionSelector } from 'viem'
+import { type PackedUserOperation, unpackUserOp } from '../../chain/userop.js'
+import { type SimulationCall, simulationsAbi } from '../sim-call.js'
+import type { ValidationTrace, ValidationTracer } from '../tracer-seam.js'
+import { type TracerConfig, validationTracerSource } from './js-source.js'
+import { parseRawTrace, type RawTrace } from './raw.js'
+
+const PACKED_OP = '(address,uint256,bytes,bytes,bytes32,uint256,bytes32,bytes,bytes)'
+
+/** The EntryPoint calls that open a phase; the same signatures in v0.7 and v0.8. */
+export const PHASE_SELECTORS: TracerConfig['selectors'] = {
+  createSender: toFunctionSelector('createSender(bytes)'),
+  validateUserOp: toFunctionSelector(`validateUserOp(${PACKED_OP},bytes32,uint256)`),
+  validatePaymasterUserOp: toFunctionSelector(`validatePaymasterUserOp(${PACKED_OP},bytes32,uint256)`),
+}
+
+/**
+ * ERC-7562 tracing of simulateValidation: debug_traceCall of the Simulator's very call (calldata,
+ * pinned block, EntryPointSimulations override in the tracer config's `stateOverrides`) with
+ * Conveyor's JS tracer, parsed into the seam's ValidationTrace.
+ */
+export class JsValidationTracer implements ValidationTracer {
+  constructor(private readonly client: PublicClient) {}
+
+  async trace(call: SimulationCall): Promise<ValidationTrace> {
+    const op = simulatedOp(call)
+    const tracer = validationTracerSource({
+      entryPoint: call.entryPoint,
+      sender: op.sender,
+      paymaster: op.paymaster,
+      selectors: PHASE_SELECTORS,
+    })
+    const raw = (await this.client.request({
+      method: 'debug_traceCall',
+      params: [
+        { to: call.entryPoint, data: call.data },
+        numberToHex(call.blockNumber),
+        { tracer, stateOverrides: call.stateOverride },
+      ],
+    } as never)) as RawTrace
+    return parseRawTrace(raw, { sender: op.sender, factory: op.factory, paymaster: op.paymaster })
+  }
+}
+
+/** The op inside simulateValidation's calldata (the seam hands over the call, not the op). */
+function simulatedOp(call: SimulationCall) {
+  const { args } = decodeFunctionData({ abi: simulationsAbi(call.version), data: call.data as Hex })
+  return unpackUserOp((args as readonly [PackedUserOperation])[0])
+}
