@@ -80,7 +80,7 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number):
 
 describe('Redis key leasing (real redis-server)', () => {
   it('leases distinct keys as {chainId}:{keyId} with a unique token and the TTL; the 4th sender waits, then fails typed', async () => {
-    const { m, lines } = manager(4, { prefix: 'a-' })
+    const { m, lines } = manager(5, { prefix: 'a-' })
     try {
       const leases: SignerLease[] = []
       for (let i = 0; i < 3; i++) leases.push(await m.acquire(i))
@@ -111,6 +111,13 @@ describe('Redis key leasing (real redis-server)', () => {
       expect(freed.isValid()).toBe(false)
       await expect(freed.signer.signTransaction(tx)).rejects.toThrow(LeaseLostError)
       await expect(got.signer.signTransaction(tx)).resolves.toMatch(/^0x02/)
+      // Shutdown ends a waiting acquisition at once.
+      const pending = m.acquire(4, { waitMillis: 60_000 }).catch((e: unknown) => e)
+      await new Promise((r) => setTimeout(r, 150))
+      const closedAt = Date.now()
+      await m.close()
+      expect(await pending).toBeInstanceOf(Error)
+      expect(Date.now() - closedAt).toBeLessThan(500)
     } finally {
       await m.close()
     }

@@ -58,6 +58,8 @@ export class LeasingSignerManager implements SignerManager {
   private readonly orphans = new Map<string, string>()
   private readonly unsubscribe: (() => void)[] = []
   private closed = false
+  /** Aborted by close(): waiting acquisitions end at once. */
+  private readonly closing = new AbortController()
   private readonly metrics: LeaseMetrics
 
   constructor(private readonly p: LeasingManagerParams) {
@@ -124,7 +126,8 @@ export class LeasingSignerManager implements SignerManager {
           'no free signer key: sender waits and retries (it never signs with an unleased key)',
         )
       }
-      await sleep(Math.min(retry, waitMillis - waited), opts.signal)
+      const signal = opts.signal ? AbortSignal.any([opts.signal, this.closing.signal]) : this.closing.signal
+      await sleep(Math.min(retry, waitMillis - waited), signal)
     }
   }
 
@@ -189,6 +192,7 @@ export class LeasingSignerManager implements SignerManager {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.closing.abort(new Error('signer manager is closed'))
     await Promise.all([...this.active.values()].map((l) => l.release()))
     await this.releaseOrphans()
     for (const u of this.unsubscribe) u()
