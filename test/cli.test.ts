@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { createPublicClient, http } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,7 +12,7 @@ import { OPTIONS } from '../src/config/index.js'
 import { type AnvilNode, startAnvil } from '../src/dev/anvil.js'
 import { deployCanonical } from '../src/dev/deploy.js'
 
-const ROOT = resolve(import.meta.dirname, '..')
+const ROOT = resolve(fileURLToPath(import.meta.url), '../..')
 const BIN = join(ROOT, 'bin', 'conveyor.mjs')
 const KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'
 const MNEMONIC = 'test test test test test test test test test test test junk'
@@ -273,16 +274,23 @@ describe('conveyor node', () => {
   })
 
   it('checks the node, then reports ready; SIGINT exits 0', async () => {
-    const run = conveyor(['node', '--node_http', chain.url, '--chain_id', String(chain.chainId)], {
-      CONVEYOR_SIGNER__PRIVATE_KEYS: KEY,
-    })
+    const run = conveyor(
+      ['node', '--node_http', chain.url, '--chain_id', String(chain.chainId), '--num_signers=2'],
+      {
+        CONVEYOR_SIGNER__MNEMONIC: MNEMONIC,
+      },
+    )
     const ready = await run.ready(30_000)
     expect(ready).toMatchObject({ event: 'ready', nodeUrl: chain.url, chainId: chain.chainId })
     expect(ready.entryPoints).toEqual({
       'v0.7': ENTRY_POINTS['v0.7'].address,
       'v0.8': ENTRY_POINTS['v0.8'].address,
     })
-    expect(run.stdout()).toContain(privateKeyToAddress(KEY))
+    // The mnemonic's first two accounts (anvil's well-known dev accounts) sign.
+    expect(run.stdout()).toContain(
+      'signers     0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266, 0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+    )
+    expect(run.stdout() + run.stderr()).not.toContain('test test')
     run.child.kill('SIGINT')
     expect((await run.exited(15_000)).code).toBe(0)
     expect(await answers(chain.url)).toBe(true) // not ours to stop

@@ -7,7 +7,7 @@ import { deployCanonical, fundAccounts } from '../dev/deploy.js'
 import type { Logger } from '../util/log.js'
 import type { Lifecycle } from './lifecycle.js'
 import type { ReadyInfo } from './ready.js'
-import { devSigners } from './signers.js'
+import { signerAddresses, withDevKeys } from './signers.js'
 
 /** Each dev signer starts with this balance. */
 export const DEV_SIGNER_FUNDING = 1_000n * 10n ** 18n
@@ -33,16 +33,16 @@ export async function runDev(cfg: Config, log: Logger, life: Lifecycle): Promise
     'canonical contracts deployed',
   )
 
-  const signers = devSigners(cfg)
-  await fundAccounts(chain.url, signers.addresses, DEV_SIGNER_FUNDING)
-  if (signers.addresses.length > 0) {
-    log.info({ signers: signers.addresses, generated: signers.generated }, 'dev signers funded')
-  } else log.warn('KMS signers are not funded by `conveyor dev`: fund their addresses yourself')
+  const { config, generated } = withDevKeys(cfg)
+  const signers = signerAddresses(config)
+  await fundAccounts(chain.url, signers, DEV_SIGNER_FUNDING)
+  if (signers.length > 0) log.info({ signers, generated }, 'dev signers funded')
+  else log.warn('KMS signers are not funded by `conveyor dev`: fund their addresses yourself')
 
   if (switchLater) await setIntervalMining(chain.url, blockTime)
 
   const app = await startApp({
-    config: { ...signers.config, node_http: chain.url, chain_id: chain.chainId },
+    config: { ...config, node_http: chain.url, chain_id: chain.chainId },
     nodeUrl: chain.url,
     chainId: chain.chainId,
     chainSpec: chainSpecFor(chain.chainId),
@@ -56,7 +56,7 @@ export async function runDev(cfg: Config, log: Logger, life: Lifecycle): Promise
     chainId: chain.chainId,
     entryPoints: deployment.entryPoints,
     factories: deployment.factories,
-    signers: signers.addresses,
+    signers,
     blockTime,
   }
 }

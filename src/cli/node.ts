@@ -1,5 +1,4 @@
 import { type Address, createPublicClient, http } from 'viem'
-import { privateKeyToAddress } from 'viem/accounts'
 import { startApp } from '../app.js'
 import { chainSpecFor } from '../chain/chain-spec.js'
 import { type EntryPointVersion, versionOf } from '../chain/entrypoint.js'
@@ -7,6 +6,7 @@ import type { Config } from '../config/index.js'
 import type { Logger } from '../util/log.js'
 import type { Lifecycle } from './lifecycle.js'
 import type { ReadyInfo } from './ready.js'
+import { signerAddresses } from './signers.js'
 import { StartupError, safeUrl } from './startup-error.js'
 
 /** `conveyor node`: check the node answers, is the expected chain and has the EntryPoints; then the app. */
@@ -46,6 +46,6 @@ export async function runNode(cfg: Config, log: Logger, life: Lifecycle): Promis
     nodeUrl: shown,
     chainId,
     entryPoints,
-    signers: (cfg.signer.private_keys ?? []).map((k) => privateKeyToAddress(k)),
+    signers: signerAddresses(cfg),
   }
 }
