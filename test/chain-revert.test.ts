@@ -391,6 +391,19 @@ describe('decodeRevert, unit cases', () => {
     expect(describeRevert(decodeRevert(data))).toBe('FailedOp(op 2): AA33 reverted: nope')
   })
 
+  it('stops decoding nested inner reverts after a few levels, keeping the bytes', () => {
+    let data = enc('Error', ['bottom'])
+    for (let i = 0; i < 6; i++) data = enc('FailedOpWithRevert', [BigInt(i), `AA33 level ${i}`, data])
+    let d = decodeRevert(data)
+    let levels = 0
+    while (d.kind === 'FailedOpWithRevert') {
+      d = d.innerDecoded
+      levels++
+    }
+    expect(levels).toBe(5)
+    expect(d).toMatchObject({ kind: 'Raw' })
+  })
+
   it('reads hex from the error shapes other nodes and libraries use', () => {
     const data = enc('FailedOp', [0n, "AA21 didn't pay prefund"])
     for (const shape of [

@@ -78,7 +78,11 @@ function knownErrorAbi(): Abi {
 }
 
 /** Decodes revert data: the EntryPoint's errors first, then Error/Panic, then any known custom error. */
-export function decodeRevert(data: Hex, depth = 0): DecodedRevert {
+export function decodeRevert(data: Hex): DecodedRevert {
+  return decodeAtDepth(data, 0)
+}
+
+function decodeAtDepth(data: Hex, depth: number): DecodedRevert {
   if (!isHex(data) || size(data) === 0) return { kind: 'Empty' }
   if (size(data) < 4) return { kind: 'Raw', data }
   const selector = slice(data, 0, 4)
@@ -95,7 +99,7 @@ export function decodeRevert(data: Hex, depth = 0): DecodedRevert {
           params,
         )
         const innerDecoded: DecodedRevert =
-          depth < MAX_INNER_DEPTH ? decodeRevert(inner, depth + 1) : { kind: 'Raw', data: inner }
+          depth < MAX_INNER_DEPTH ? decodeAtDepth(inner, depth + 1) : { kind: 'Raw', data: inner }
         return { kind: 'FailedOpWithRevert', opIndex, reason, inner, innerDecoded }
       }
       case SIGNATURE_VALIDATION_FAILED: {
