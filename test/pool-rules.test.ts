@@ -292,6 +292,22 @@ describe('reputation at admission', () => {
     expect((await pool.dumpReputation(EP)).find((r) => r.address === staked)?.opsSeen).toBe(16)
   })
 
+  it('drops ops of a throttled entity after THROTTLED_ENTITY_LIVE_BLOCKS blocks', async () => {
+    const { pool } = newPool({ reputation: { throttledEntityLiveBlocks: 3 } })
+    const start = block(1n)
+    await pool.processBlock(start)
+    const pm = addr(75)
+    const h = await pool.addOp(EP, op(addr(1), 0n, 1n, 1n, { paymaster: pm }))
+    const other = await pool.addOp(EP, op(addr(2), 0n, 1n, 1n))
+    await pool.setReputation(EP, [{ address: pm, opsSeen: 1000, opsIncluded: 80 }]) // throttled
+    await pool.processBlock(block(1n))
+    await pool.processBlock(block(1n))
+    expect(await pool.getOp(h)).toBeDefined() // 2 blocks after admission
+    await pool.processBlock(block(1n))
+    expect(await pool.getOp(h)).toBeUndefined() // 3 blocks
+    expect(await pool.getOp(other)).toBeDefined()
+  })
+
   it('honours the allow and block lists', async () => {
     const { pool } = newPool({ reputation: { blocklist: [addr(80)], allowlist: [addr(81)] } })
     expect((await rejection(pool.addOp(EP, op(addr(80), 0n, 1n, 1n)))).code).toBe(RpcCode.BannedOrThrottled)

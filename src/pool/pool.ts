@@ -164,6 +164,10 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
       seq: this.seq++,
       validation,
     }
+    // Mined while it was being simulated (the tracker runs concurrently): nothing left to bundle.
+    if (this.minedOps.has(hash.toLowerCase())) {
+      throw new RpcError(RpcCode.InvalidParams, `user operation ${hash} was already mined`)
+    }
     const entry = toEntry(poolOp, this.settings.numShards, this.tracker.tip()?.number ?? 0n)
     // Synchronous from here: the rules are checked against the pool as it is now and applied at once.
     const plan = planAdmission(entry, ep.mempool, ep.reputation, this.settings)

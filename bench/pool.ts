@@ -1,0 +1,227 @@
+/**
+ * Pool benchmarks: getOps latency at 10k and 100k pooled ops, heap used at 100k ops, the cost of a
+ * base fee change, and admission throughput with real simulation against anvil.
+ *
+ *   npx tsx bench/pool.ts            (BENCH_POOL_SKIP_CHAIN=1 to skip the anvil part)
+ */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import {
+  type Address,
+  createPublicClient,
+  custom,
+  getAddress,
+  type Hash,
+  type Hex,
+  keccak256,
+  type PublicClient,
+  pad,
+  toHex,
+} from 'viem'
+import { chainSpecFor } from '../src/chain/chain-spec.js'
+import { ENTRY_POINTS } from '../src/chain/entrypoint.js'
+import type { UserOperation } from '../src/chain/userop.js'
+import { LocalPool } from '../src/pool/pool.js'
+import { defaultSimSettings } from '../src/sim/settings.js'
+import { Simulator } from '../src/sim/simulator.js'
+import type { ValidationResult, Validator } from '../src/sim/types.js'
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+const EP = ENTRY_POINTS['v0.7'].address
+
+/** Deterministic pseudo-random numbers (xorshift), so runs are comparable. */
+let seed = 0x2545f491
+function rand(): number {
+  seed ^= seed << 13
+  seed ^= seed >>> 17
+  seed ^= seed << 5
+  return (seed >>> 0) / 0x1_0000_0000
+}
+const randHex = (bytes: number): Hex =>
+  `0x${Array.from({ length: bytes }, () =>
+    Math.floor(rand() * 256)
+      .toString(16)
+      .padStart(2, '0'),
+  ).join('')}`
+
+/** An op shaped like a real SimpleAccount execute() with an ECDSA signature. */
+function syntheticOp(i: number): UserOperation {
+  const sender = getAddress(pad(toHex(BigInt(keccak256(toHex(i >> 2))) >> 96n), { size: 20 }))
+  const prio = BigInt(Math.floor(rand() * 5e9))
+  return {
+    sender,
+    nonce: BigInt(i & 3),
+    callData: randHex(228),
+    callGasLimit: 150_000n,
+    verificationGasLimit: 150_000n,
+    preVerificationGas: 60_000n,
+    maxFeePerGas: prio + BigInt(Math.floor(rand() * 60e9)),
+    maxPriorityFeePerGas: prio,
+    signature: randHex(65),
+  }
+}
+
+/** What the real simulator reports for such an op: stake infos, code hashes and a few storage reads. */
+class SyntheticValidator implements Validator {
+  async validate(_ep: Address, op: UserOperation): Promise<ValidationResult> {
+    const none = { stake: 0n, unstakeDelaySec: 0n, isStaked: false }
+    return {
+      preOpGas: 200_000n,
+      prefund: 10n ** 15n,
+      validAfter: 0n,
+      validUntil: 0n,
+      accountSigFailed: false,
+      paymasterSigFailed: false,
+      paymasterContext: '0x',
+      sender: { address: op.sender, ...none },
+      blockNumber: 1n,
+      blockHash: randHex(32),
+      codeHashes: { [op.sender]: randHex(32), [EP]: randHex(32) },
+      accessedStorage: { [op.sender]: { [randHex(32)]: randHex(32), [randHex(32)]: randHex(32) } },
+    }
+  }
+}
+
+function offlineClient(): PublicClient {
+  return createPublicClient({
+    transport: custom({
+      async request({ method }: { method: string }) {
+        if (method === 'eth_getLogs') return []
+        throw new Error(`offline: ${method}`)
+      },
+    }),
+  }) as PublicClient
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN
+}
+
+const heapMb = () => {
+  gc()
+  return process.memoryUsage().heapUsed / 2 ** 20
+}
+
+async function fill(pool: LocalPool, n: number): Promise<number> {
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) await pool.addOp(EP, syntheticOp(i))
+  return performance.now() - t0
+}
+
+async function getOpsLatency(pool: LocalPool, shards: number, rounds: number) {
+  const times: number[] = []
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now()
+    const ops = await pool.getOps({ entryPoint: EP, maxOps: 128, shardIndex: r % shards })
+    times.push(performance.now() - t0)
+    if (ops.length !== 128) throw new Error(`getOps returned ${ops.length} ops`)
+  }
+  times.sort((a, b) => a - b)
+  return { median: percentile(times, 50), p99: percentile(times, 99) }
+}
+
+let blockNo = 0n
+function block(baseFeePerGas: bigint) {
+  blockNo++
+  return {
+    number: blockNo,
+    hash: pad(toHex(blockNo), { size: 32 }) as Hash,
+    parentHash: pad(toHex(blockNo - 1n), { size: 32 }) as Hash,
+    timestamp: blockNo,
+    baseFeePerGas,
+  }
+}
+
+async function offline(size: number, shards: number) {
+  const pool = new LocalPool({
+    settings: { chainId: 1, numShards: shards, maxPoolOps: 1_000_000 },
+    client: offlineClient(),
+    validator: new SyntheticValidator(),
+    entryPoints: [EP],
+  })
+  const before = heapMb()
+  const fillMs = await fill(pool, size)
+  const heap = heapMb() - before
+  await pool.processBlock(block(20_000_000_000n))
+  const atBase20 = await getOpsLatency(pool, shards, 1000)
+  // A 12.5% base fee step: only ops whose headroom falls in between change group.
+  const t0 = performance.now()
+  await pool.processBlock(block(22_500_000_000n))
+  const stepMs = performance.now() - t0
+  // A jump across every op's headroom: the worst case, every op changes group.
+  const t1 = performance.now()
+  await pool.processBlock(block(100_000_000_000n))
+  const jumpMs = performance.now() - t1
+  const atBase100 = await getOpsLatency(pool, shards, 1000)
+  const fmt = (x: number) => x.toFixed(3)
+  console.log(
+    `pool ${size.toLocaleString('en')} ops, ${shards} shard(s): admission (synthetic validation) ${Math.round(
+      (size / fillMs) * 1000,
+    ).toLocaleString(
+      'en',
+    )} ops/s; heap +${heap.toFixed(0)} MB (${((heap * 2 ** 20) / size).toFixed(0)} B/op)`,
+  )
+  console.log(
+    `  getOps(128) median ${fmt(atBase20.median)} ms, p99 ${fmt(atBase20.p99)} ms; after base fee jump median ${fmt(
+      atBase100.median,
+    )} ms, p99 ${fmt(atBase100.p99)} ms`,
+  )
+  console.log(`  base fee change: +12.5% ${stepMs.toFixed(1)} ms, jump past every op ${jumpMs.toFixed(1)} ms`)
+  await pool.clearMempool()
+}
+
+async function admissionWithSimulation(n: number, concurrency: number) {
+  const { startTestChain } = await import('../test/harness/chain.js')
+  const { buildOp, newOwner } = await import('../test/harness/account.js')
+  const chain = await startTestChain()
+  try {
+    const version = 'v0.7' as const
+    const ep = chain.deployment.entryPoints[version]
+    const ops: UserOperation[] = []
+    for (let i = 0; i < n; i++) {
+      // First ops of fresh accounts (with factory): each needs the full validation path.
+      const { op } = await buildOp(chain, version, {
+        owner: newOwner(),
+        overrides: { preVerificationGas: 100_000n },
+      })
+      ops.push(op)
+    }
+    // An unstaked factory may have only SAME_UNSTAKED_ENTITY_MEMPOOL_COUNT ops pooled: allow-list it here.
+    const pool = new LocalPool({
+      settings: {
+        chainId: chain.chainId,
+        reputation: { allowlist: [chain.deployment.factories[version]] },
+      },
+      client: chain.client,
+      validator: new Simulator({
+        client: chain.client,
+        settings: defaultSimSettings(chainSpecFor(chain.chainId)),
+      }),
+      entryPoints: [ep],
+    })
+    let next = 0
+    const t0 = performance.now()
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < ops.length) {
+          const op = ops[next++] as UserOperation
+          await pool.addOp(ep, op)
+        }
+      }),
+    )
+    const ms = performance.now() - t0
+    const pooled = (await pool.dumpMempool(ep)).length
+    console.log(
+      `admission with real simulation (anvil, ${n} ops, ${concurrency} in flight): ${((n / ms) * 1000).toFixed(0)} ops/s, ${(ms / n).toFixed(2)} ms/op; pooled ${pooled}`,
+    )
+  } finally {
+    await chain.stop()
+  }
+}
+
+await offline(10_000, 1)
+await offline(100_000, 1)
+await offline(100_000, 4)
+if (!process.env.BENCH_POOL_SKIP_CHAIN) await admissionWithSimulation(300, 8)
