@@ -16,6 +16,8 @@ import { type MethodHandler, MethodTable, type RegisterOptions } from './methods
 import { createRpcMetrics } from './metrics.js'
 import { createOpLookup } from './op-lookup.js'
 
+export type { MethodHandler, RegisterOptions } from './methods.js'
+
 export interface RpcServerDeps {
   chainId: number
   entryPoints: Address[]
