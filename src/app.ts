@@ -1,5 +1,14 @@
+import type { Registry } from 'prom-client'
+import { collectDefaultMetrics } from 'prom-client'
+import { createPublicClient, http, type PublicClient } from 'viem'
 import type { ChainSpec } from './chain/chain-spec.js'
 import type { Config } from './config/index.js'
+import { createRegistry } from './metrics/registry.js'
+import { LocalPool } from './pool/pool.js'
+import { startRpcServer } from './rpc/server.js'
+import { GasEstimatorImpl } from './sim/estimator.js'
+import { defaultSimSettings, type SimSettings } from './sim/settings.js'
+import { Simulator } from './sim/simulator.js'
 import type { Logger } from './util/log.js'
 
 /** What the composition root gets: a validated config and a node that answered. */
@@ -13,20 +22,90 @@ export interface AppContext {
 }
 
 export interface App {
-  /** Where the bundler's JSON-RPC server listens, once one is wired. */
+  /** Where the bundler's JSON-RPC server listens. */
   rpcUrl?: string
+  registry: Registry
+  pool: LocalPool
   /** Stops every service started here, in reverse order. Idempotent. */
   stop(): Promise<void>
 }
 
 /**
- * The composition root. The pool, simulation, JSON-RPC server, metrics and the bundle builder are
- * constructed and started here, from `ctx.config`, and stopped by the returned `stop()`.
- * Nothing is wired yet: the CLI, config and dev chain around this call are complete.
+ * The composition root: builds the pool, simulation, estimation and the JSON-RPC server from the
+ * config and starts them; `stop()` takes them down in reverse order.
  */
 export async function startApp(ctx: AppContext): Promise<App> {
-  ctx.log.debug({ chainId: ctx.chainId }, 'no services wired yet')
-  return {
-    async stop() {},
+  const { config: cfg, log } = ctx
+  const stops: { name: string; stop: () => Promise<void> }[] = []
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) {
+      await s.stop().catch((err) => log.error({ err, service: s.name }, 'stopping a service failed'))
+    }
   }
+  try {
+    const registry = createRegistry()
+    if (cfg.metrics) collectDefaultMetrics({ register: registry })
+    const client = createPublicClient({ transport: http(ctx.nodeUrl, { timeout: 15_000 }) }) as PublicClient
+
+    const simSettings = simSettingsFrom(cfg, ctx.chainSpec)
+    const simulator = new Simulator({ client, settings: simSettings })
+    const pool = new LocalPool({
+      settings: {
+        chainId: ctx.chainId,
+        numShards: cfg.num_signers,
+        maxPoolOps: cfg.pool.max_ops,
+        replacementFeePercentIncrease: cfg.pool.replacement_fee_percent_increase,
+        maxOpsPerUnstakedSender: cfg.pool.max_ops_per_unstaked_sender,
+        maxOpsPerStakedSender: cfg.pool.max_ops_per_staked_sender,
+        chainHistoryBlocks: cfg.pool.mined_op_retention_blocks,
+        minStakeValue: cfg.min_stake_value,
+        minUnstakeDelaySec: BigInt(cfg.min_unstake_delay),
+        blockPollIntervalMs: blockPollMs(ctx.chainSpec),
+        reputation: { allowlist: cfg.pool.allowlist ?? [], blocklist: cfg.pool.blocklist },
+      },
+      client,
+      validator: simulator,
+      entryPoints: cfg.entry_points,
+      logger: log.child({ part: 'pool' }),
+    })
+    await pool.start()
+    stops.push({ name: 'pool', stop: () => pool.stop() })
+
+    const rpc = await startRpcServer({
+      chainId: ctx.chainId,
+      entryPoints: cfg.entry_points,
+      pool,
+      estimator: new GasEstimatorImpl({ client, settings: simSettings }),
+      client,
+      registry,
+      logger: log.child({ part: 'rpc' }),
+      enableDebug: cfg.rpc.enable_debug_methods,
+      maxBodyBytes: cfg.rpc.max_request_body_bytes,
+      host: cfg.rpc.host,
+      port: cfg.rpc.port,
+    })
+    stops.push({ name: 'rpc', stop: () => rpc.close() })
+    log.info({ url: rpc.url, entryPoints: cfg.entry_points }, 'JSON-RPC server listening')
+
+    return { rpcUrl: rpc.url, registry, pool, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+function simSettingsFrom(cfg: Config, chainSpec: ChainSpec): SimSettings {
+  return defaultSimSettings(chainSpec, {
+    maxVerificationGas: cfg.pool.max_verification_gas,
+    maxOpGas: cfg.pool.max_op_gas,
+    baseFeeAcceptPercent: BigInt(cfg.pool.min_base_fee_fraction_percent),
+    minPriorityFeePerGas: cfg.pool.min_priority_fee_per_gas,
+    minStakeValue: cfg.min_stake_value,
+    minUnstakeDelaySec: BigInt(cfg.min_unstake_delay),
+  })
+}
+
+/** Blocks are polled at a quarter of the chain's send interval, so a new head is seen promptly. */
+function blockPollMs(chainSpec: ChainSpec): number {
+  return Math.max(50, Math.floor(chainSpec.bundleMaxSendIntervalMillis / 4))
 }

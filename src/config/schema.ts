@@ -233,8 +233,8 @@ export const configSchema = z
         }),
         allowlist: opt({
           type: list(addressItem, 'comma-separated addresses'),
-          help: 'If set, only ops whose entities (sender, factory, paymaster) are listed are admitted.',
-          defaultText: '(none: all allowed)',
+          help: 'Entities (senders, factories, paymasters, aggregators) never throttled or banned by reputation.',
+          default: [] as Address[],
         }),
         blocklist: opt({
           type: list(addressItem, 'comma-separated addresses'),
