@@ -48,7 +48,7 @@ export class Erc7562RuleChecker implements RuleChecker {
         code: RpcCode.StakeTooLow,
         rule: 'EREP-040',
         entity: { kind: 'aggregator', address: agg.address },
-        message: `EREP-040: aggregator ${agg.address} must be staked: ${stakeShortfall(agg.stake, this.settings)}`,
+        message: `aggregator ${agg.address} must be staked: ${stakeShortfall(agg.stake, this.settings)}`,
       })
     return out
   }

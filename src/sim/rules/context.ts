@@ -60,5 +60,5 @@ export function violation(
   v: Pick<PhaseView, 'phase' | 'entity'>,
   message: string,
 ): RuleViolation {
-  return { code, rule, entity: { kind: v.phase, address: v.entity }, message: `${rule}: ${message}` }
+  return { code, rule, entity: { kind: v.phase, address: v.entity }, message }
 }

@@ -76,10 +76,17 @@ export function storageVerdict(address: Address, slot: Hex, write: boolean, f: S
 /** Storage and transient storage (OP-070: treated exactly like storage) of one phase. */
 export function storageViolations(p: TracedPhase, f: StorageFacts, s: RuleSettings): RuleViolation[] {
   const out: RuleViolation[] = []
+  const curable: RuleViolation[] = []
   for (const [address, access] of Object.entries(p.storage) as [Address, StorageAccess][]) {
-    const tWrites = new Set((p.transientWrites?.[address] ?? access.transient).map((x) => x.toLowerCase()))
+    // Without the tracer's read/write split, transient accesses count as writes (the stricter).
+    const tWrites = new Set(
+      (p.transientWrites ? (p.transientWrites[address] ?? []) : access.transient).map((x) => x.toLowerCase()),
+    )
+    const written = new Set(access.writes.map((x) => x.toLowerCase()))
+    // A slot both read and written is judged by its write.
+    const reads = (Object.keys(access.reads) as Hex[]).filter((slot) => !written.has(slot.toLowerCase()))
     const accesses: [Hex, boolean, boolean][] = [
-      ...(Object.keys(access.reads) as Hex[]).map((slot): [Hex, boolean, boolean] => [slot, false, false]),
+      ...reads.map((slot): [Hex, boolean, boolean] => [slot, false, false]),
       ...access.writes.map((slot): [Hex, boolean, boolean] => [slot, true, false]),
       ...access.transient.map((slot): [Hex, boolean, boolean] => [
         slot,
@@ -105,7 +112,7 @@ export function storageViolations(p: TracedPhase, f: StorageFacts, s: RuleSettin
           `${who} accesses ${verdict.why}: ${what}${because}; ${short}`,
         )
         if (verdict.blame) v.entity = verdict.blame
-        out.push(v)
+        curable.push(v)
       } else {
         out.push(
           violation(RpcCode.BannedOpcode, rule, f.view, `${who} accesses ${verdict.why}: ${what}${because}`),
@@ -113,5 +120,6 @@ export function storageViolations(p: TracedPhase, f: StorageFacts, s: RuleSettin
       }
     }
   }
-  return out
+  // What no stake would cure comes first: it is the real reason the op cannot be admitted.
+  return [...out, ...curable]
 }
