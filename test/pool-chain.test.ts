@@ -1,7 +1,7 @@
-import type { Address, Hash } from 'viem'
+import { type Address, createWalletClient, getAddress, type Hash, http } from 'viem'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
-import { ENTRY_POINT_VERSIONS, type EntryPointVersion } from '../src/chain/entrypoint.js'
+import { ENTRY_POINT_VERSIONS, type EntryPointVersion, entryPointAbi } from '../src/chain/entrypoint.js'
 import { LocalPool } from '../src/pool/pool.js'
 import type { NewHead } from '../src/pool/types.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
@@ -121,6 +121,36 @@ describe.each(ENTRY_POINT_VERSIONS)('chain tracking %s', (version: EntryPointVer
     await bundleOps(chain, version, [other.op])
     await waitFor('other op recorded', () => pool.getMinedOp(other.hash))
     expect(await pool.getOp(pooled.hash)).toBeUndefined()
+  })
+})
+
+describe('stake status', () => {
+  it('reads the EntryPoint deposit info: staked with 1 ETH and a day, unstaked otherwise', async () => {
+    const version: EntryPointVersion = 'v0.7'
+    const ep = chain.deployment.entryPoints[version]
+    const pool = await startPool()
+    const [staker] = (await rpc('eth_accounts')) as Address[]
+    if (!staker) throw new Error('anvil has no dev account')
+    const wallet = createWalletClient({ transport: http(chain.url), account: staker })
+    const tx = await wallet.writeContract({
+      chain: null,
+      address: ep,
+      abi: entryPointAbi(version),
+      functionName: 'addStake',
+      args: [86_400],
+      value: 10n ** 18n,
+    })
+    await chain.client.waitForTransactionReceipt({ hash: tx, pollingInterval: 25 })
+    const staked = await pool.getStakeStatus(ep, staker)
+    expect(staked).toEqual({
+      stakeInfo: { addr: getAddress(staker), stake: 10n ** 18n, unstakeDelaySec: 86_400n },
+      isStaked: true,
+    })
+    const other = newOwner().address
+    expect(await pool.getStakeStatus(ep, other)).toEqual({
+      stakeInfo: { addr: other, stake: 0n, unstakeDelaySec: 0n },
+      isStaked: false,
+    })
   })
 })
 
