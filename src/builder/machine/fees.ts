@@ -1,24 +1,19 @@
 /**
- * Fee-pair helpers for the sender machine. Integer math only; percent raises round UP, so a
- * replacement always clears a node's "+N% on both fields" rule. (Kept private to the machine
- * because src/chain/fee-math.ts was not there yet when this was written.)
+ * Fee-pair helpers for the sender machine. Integer math only; the percent raise is the project's
+ * one rule from src/chain/fee-math.ts (rounds UP), so a replacement always clears a node's
+ * "+N% on both fields" check.
  */
+import { raiseByPercent, replacementFloor } from '../../chain/fee-math.js'
 import type { Fees } from './types.js'
 
 /** ceil(x · (100 + pct) / 100). */
 export function raisePercentCeil(x: bigint, pct: number): bigint {
-  if (!Number.isInteger(pct) || pct < 0)
-    throw new RangeError(`percent must be a non-negative integer, got ${pct}`)
-  const num = x * BigInt(100 + pct)
-  return (num + 99n) / 100n
+  return raiseByPercent(x, pct)
 }
 
 /** Both fields raised by `pct` percent, rounding up. */
 export function raiseFees(f: Fees, pct: number): Fees {
-  return {
-    maxFeePerGas: raisePercentCeil(f.maxFeePerGas, pct),
-    maxPriorityFeePerGas: raisePercentCeil(f.maxPriorityFeePerGas, pct),
-  }
+  return replacementFloor(f, pct)
 }
 
 function bigMax(a: bigint, b: bigint): bigint {
