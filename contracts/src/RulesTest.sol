@@ -108,6 +108,7 @@ abstract contract RulesActor {
     uint256 constant EXT_WRITE_MAP = 38;
     uint256 constant EXT_TLOAD = 39;
     uint256 constant EXT_TSTORE = 40;
+    uint256 constant STATE_SWITCH = 41;
 
     /** Runs `kind` with `target` and `arg` (for maps: key in the low 160 bits, offset n above). */
     function act(address entryPoint, address sender, uint256 kind, address target, uint256 arg) internal {
@@ -178,6 +179,12 @@ abstract contract RulesActor {
             RulesStorage(payable(target)).tload(bytes32(arg));
         } else if (kind == EXT_TSTORE) {
             RulesStorage(payable(target)).tstore(bytes32(arg));
+        } else if (kind == STATE_SWITCH) {
+            // Reads its own slot `arg`; once it is set, also reads slot 77 of `target` (unassociated):
+            // validation that turns forbidden after admission without a code change.
+            uint256 on;
+            assembly { on := sload(arg) }
+            if (on != 0) RulesStorage(payable(target)).readSlot(bytes32(uint256(77)));
         } else {
             revert("unknown action");
         }

@@ -43,6 +43,7 @@ export const Kind = {
   EXT_WRITE_MAP: 38,
   EXT_TLOAD: 39,
   EXT_TSTORE: 40,
+  STATE_SWITCH: 41,
 } as const
 
 export interface Action {
