@@ -20,12 +20,20 @@ export interface CancelTarget {
 
 export type CancelResult = { kind: 'hard'; hash: Hash } | { kind: 'soft' }
 
+/**
+ * What a sender's endpoint knows about a transaction it took. `dropped`: it will never be mined
+ * (a private relay reported it FAILED or CANCELLED); `unknown`: ask the chain.
+ */
+export type TxStatus = 'pending' | 'included' | 'dropped' | 'unknown'
+
 /** Submits signed transactions and cancels stuck ones (raw | conditional | flashbots | bloxroute). */
 export interface TransactionSender {
   readonly name: string
   /** Throws SendError. Returns the hash the endpoint acknowledged. */
   send(signedTx: Hex, opts?: SendOptions): Promise<Hash>
   cancel(target: CancelTarget, signer: Signer): Promise<CancelResult>
+  /** Only senders whose endpoint tracks transactions (private relays) have it. */
+  status?(hash: Hash): Promise<TxStatus>
 }
 
 /** A submission failure in the state machine's terms; the message never holds secrets. */
