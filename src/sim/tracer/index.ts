@@ -1,0 +1,5 @@
+export { type TracerConfig, validationTracerSource } from './js-source.js'
+export { JsValidationTracer, PHASE_SELECTORS } from './js-tracer.js'
+export { createValidationMode, TracerUnsupportedError, type ValidationMode } from './mode.js'
+export { probeTracerSupport, type TracerSupport } from './probe.js'
+export { parseRawTrace, type RawTrace, type TracedPhase } from './raw.js'
