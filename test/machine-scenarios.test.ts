@@ -361,3 +361,50 @@ describe('tracker bookkeeping', () => {
     expect(observeHead(t, undefined)).toEqual({ kind: 'nothing' })
   })
 })
+
+describe('start-up takeover of a transaction left pending at our nonce', () => {
+  const leftover = { hash: h(0xdead), fees: F }
+
+  it('waits for it as the bundle in flight (Building → Pending), counting the wait from the first head', () => {
+    let state = start('auto').state
+    let step = transition(
+      state,
+      { kind: 'nonceReset', result: { kind: 'ok', chainNonce: 7n, inFlight: leftover } },
+      S,
+    )
+    state = step.state
+    expect(state.tag).toBe('Pending')
+    expect(state.ctx.tracking.nonce).toBe(7n)
+    expect(state.ctx.tracking.txs.map((t) => t.hash)).toEqual([leftover.hash])
+    // Any replacement must beat the leftover's fees by the percentage.
+    expect(state.ctx.tracking.floor).toEqual(F1)
+
+    step = transition(state, head(100n), S)
+    state = step.state
+    expect(state.tag).toBe('Pending')
+    if (state.tag === 'Pending') expect(state.untilBlock).toBe(102n)
+    step = transition(state, head(101n), S)
+    expect(step.state.tag).toBe('Pending')
+
+    // It gets mined: the nonce moves on, and no pool removal (its ops are not ours to know).
+    step = transition(step.state, head(102n, [leftover.hash], 7n), S)
+    expect(step.state.tag).toBe('Building')
+    expect(step.state.ctx.tracking.nonce).toBe(8n)
+    expect(step.effects.some((e) => e.kind === 'removeOps')).toBe(false)
+  })
+
+  it('replaces it through the normal path when it is not mined in time', () => {
+    let state = transition(start('auto').state, {
+      kind: 'nonceReset',
+      result: { kind: 'ok', chainNonce: 7n, inFlight: leftover },
+    }).state
+    state = transition(state, head(100n), S).state
+    const step = transition(state, head(102n), S)
+    expect(step.state.tag).toBe('Building')
+    const propose = step.effects.find(
+      (e): e is Extract<SenderEffect, { kind: 'propose' }> => e.kind === 'propose',
+    )
+    expect(propose?.nonce).toBe(7n)
+    expect(propose?.feeFloor).toEqual(F1)
+  })
+})

@@ -53,7 +53,7 @@ export function onBuilding(s: BuildingState, ev: SenderEvent, settings: MachineS
     case 'sendResult':
       return onSendResult(s, ev, settings)
     case 'nonceReset':
-      return onNonceReset(s, ev)
+      return onNonceReset(s, ev, settings)
     case 'txDropped':
     case 'cancelResult':
       return ignore(s, ev)
@@ -229,7 +229,7 @@ function onSendResult(s: BuildingState, ev: Ev<'sendResult'>, settings: MachineS
   }
 }
 
-function onNonceReset(s: BuildingState, ev: Ev<'nonceReset'>): Step {
+function onNonceReset(s: BuildingState, ev: Ev<'nonceReset'>, settings: MachineSettings): Step {
   if (s.phase.kind !== 'syncing' || !s.phase.awaiting) return ignore(s, ev)
   const effects: SenderEffect[] = []
   const r = ev.result
@@ -255,6 +255,32 @@ function onNonceReset(s: BuildingState, ev: Ev<'nonceReset'>): Step {
     log('info', 'nonce synced', { from: before, to: ctx.tracking.nonce, mined: minedTx?.hash ?? '' }),
   )
   const opts = moved ? { feeIncreases: 0, underpriced: undefined, last } : keep(s)
+  const leftover = r.inFlight
+  if (leftover && !minedTx && !findTx(ctx.tracking, leftover.hash)) {
+    // Building → Pending ("bundle submitted", by whoever sent it): wait for it like our own.
+    const tx = {
+      hash: leftover.hash,
+      kind: 'bundle' as const,
+      fees: leftover.fees,
+      sentBlock: ctx.head,
+      opHashes: [],
+    }
+    ctx = { ...ctx, tracking: recordSent(ctx.tracking, tx, settings.replacementFeePercentIncrease) }
+    effects.push(
+      log('info', 'taking over a transaction pending at our nonce', {
+        nonce: ctx.tracking.nonce,
+        txHash: leftover.hash,
+      }),
+    )
+    const state: PendingState = {
+      tag: 'Pending',
+      ctx,
+      // At start-up no head is known yet: the wait is counted from the first head (see pending.ts).
+      untilBlock: ctx.head < 0n ? -1n : untilBlock(ctx, settings),
+      feeIncreases: 0,
+    }
+    return { state, effects }
+  }
   if (moved && !minedTx && ctx.waiters > 0) {
     effects.push({ kind: 'notify', result: { kind: 'failed', reason: 'nonce re-read from chain; ops kept' } })
     ctx = { ...ctx, waiters: 0 }

@@ -18,7 +18,7 @@ import {
 import { latestTx, observeHead } from './tracking.js'
 import type { MachineSettings, PendingState, SenderEffect, SenderEvent, Step } from './types.js'
 
-export function onPending(s: PendingState, ev: SenderEvent, _settings: MachineSettings): Step {
+export function onPending(s: PendingState, ev: SenderEvent, settings: MachineSettings): Step {
   switch (ev.kind) {
     case 'setMode':
       return stay({ ...s, ctx: { ...s.ctx, mode: ev.mode } })
@@ -56,6 +56,13 @@ export function onPending(s: PendingState, ev: SenderEvent, _settings: MachineSe
         effects.push(log('warn', 'nonce used by another transaction', { nonce: ctx.tracking.nonce }))
         effects.push(metric('bundle_nonce_taken'))
         return toSyncing(ctx, { last: { kind: 'abandoned', hash, reason: 'nonce_taken' } }, effects)
+      }
+      if (s.untilBlock < 0n) {
+        // Taken over before any head was seen: the wait starts now.
+        return stay(
+          { ...s, ctx, untilBlock: ev.blockNumber + BigInt(settings.maxBlocksToWaitForMine) },
+          effects,
+        )
       }
       if (ev.blockNumber >= s.untilBlock) {
         // Not mined in time: replace at the same nonce, both fees raised (the floor), at once.

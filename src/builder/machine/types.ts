@@ -121,7 +121,7 @@ export interface BuildingState {
 export interface PendingState {
   tag: 'Pending'
   ctx: Context
-  /** Abandon (replace) when a head at or past this block arrives unmined. */
+  /** Abandon (replace) when a head at or past this block arrives unmined; -1 until the first head is seen. */
   untilBlock: bigint
   feeIncreases: number
 }
@@ -175,7 +175,19 @@ export type SenderEvent =
   /** Answer to `resetNonce`: the chain's (latest) nonce, and which of the checked hashes is mined. */
   | {
       kind: 'nonceReset'
-      result: { kind: 'ok'; chainNonce: bigint; mined?: MinedTx } | { kind: 'error'; message: string }
+      result:
+        | {
+            kind: 'ok'
+            chainNonce: bigint
+            mined?: MinedTx
+            /**
+             * A transaction from our key waiting in the node's mempool at chainNonce that we did not
+             * send in this run (a previous run's bundle, or another process's): taken over as the
+             * bundle in flight, so it is waited for, replaced or cancelled instead of collided with.
+             */
+            inFlight?: { hash: Hash; fees: Fees }
+          }
+        | { kind: 'error'; message: string }
     }
   | { kind: 'setMode'; mode: BundlingMode }
 

@@ -1,0 +1,70 @@
+import { Counter, Histogram, type Registry } from 'prom-client'
+
+/**
+ * The bundle senders' Prometheus metrics. The machine names its own counters (bundle_sent,
+ * bundle_mined, cancellation_sent, …) in `metric` effects; each becomes
+ * `conveyor_sender_<name>_total` with the sender index and the effect's labels.
+ */
+export class SenderMetrics {
+  private readonly counters = new Map<string, Counter<string>>()
+  readonly blocksToMine: Histogram<'sender'>
+  readonly opsPerBundle: Histogram<'sender'>
+  readonly gasPerBundle: Histogram<'sender'>
+
+  constructor(private readonly registry?: Registry) {
+    const registers = registry ? [registry] : []
+    this.blocksToMine = new Histogram({
+      name: 'conveyor_sender_blocks_to_mine',
+      help: 'Blocks from the first send at a nonce to the bundle being mined',
+      labelNames: ['sender'],
+      buckets: [0, 1, 2, 3, 5, 8, 13, 21],
+      registers,
+    })
+    this.opsPerBundle = new Histogram({
+      name: 'conveyor_sender_ops_per_mined_bundle',
+      help: 'User operations per mined bundle',
+      labelNames: ['sender'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers,
+    })
+    this.gasPerBundle = new Histogram({
+      name: 'conveyor_sender_gas_per_mined_bundle',
+      help: 'Gas used per mined bundle',
+      labelNames: ['sender'],
+      buckets: [1e5, 3e5, 1e6, 3e6, 1e7, 3e7],
+      registers,
+    })
+  }
+
+  count(name: string, sender: number, labels: Record<string, string>): void {
+    const keys = Object.keys(labels).sort()
+    const id = `${name}|${keys.join(',')}`
+    let c = this.counters.get(id)
+    if (!c) {
+      const metricName = `conveyor_sender_${name}_total`
+      // Same name with other label keys cannot be registered twice: fold the labels into one key.
+      const existing = [...this.counters.entries()].find(([k]) => k.startsWith(`${name}|`))
+      if (existing) {
+        existing[1].inc({ sender: String(sender), ...pick(labels, keysOf(existing[0])) })
+        return
+      }
+      c = new Counter({
+        name: metricName,
+        help: `Bundle sender event: ${name.replaceAll('_', ' ')}`,
+        labelNames: ['sender', ...keys],
+        registers: this.registry ? [this.registry] : [],
+      })
+      this.counters.set(id, c)
+    }
+    c.inc({ sender: String(sender), ...labels })
+  }
+}
+
+function keysOf(id: string): string[] {
+  const rest = id.split('|')[1] ?? ''
+  return rest ? rest.split(',') : []
+}
+
+function pick(labels: Record<string, string>, keys: string[]): Record<string, string> {
+  return Object.fromEntries(keys.map((k) => [k, labels[k] ?? '']))
+}
