@@ -1,9 +1,11 @@
 import type { Hex } from 'viem'
 import type { ChainSpec } from '../../chain/chain-spec.js'
+import { SENDER_KINDS } from '../../config/schema.js'
 import type { Logger } from '../../util/log.js'
 import type { CircuitSettings } from './circuit.js'
 
-export const SENDER_KINDS = ['raw', 'flashbots', 'bloxroute'] as const
+// One list of sender kinds: the option schema's.
+export { SENDER_KINDS }
 export type SenderKind = (typeof SENDER_KINDS)[number]
 
 /** Plain settings; the config layer maps `--builder.*` onto them. */
