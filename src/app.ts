@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client'
 import { collectDefaultMetrics } from 'prom-client'
 import { createPublicClient, http, type PublicClient } from 'viem'
+import { type Builder, startBuilder } from './builder/builder.js'
 import type { ChainSpec } from './chain/chain-spec.js'
 import type { Config } from './config/index.js'
 import { createRegistry } from './metrics/registry.js'
@@ -9,6 +10,7 @@ import { startRpcServer } from './rpc/server.js'
 import { GasEstimatorImpl } from './sim/estimator.js'
 import { defaultSimSettings, type SimSettings } from './sim/settings.js'
 import { Simulator } from './sim/simulator.js'
+import { createValidationMode } from './sim/tracer/mode.js'
 import type { Logger } from './util/log.js'
 
 /** What the composition root gets: a validated config and a node that answered. */
@@ -26,13 +28,15 @@ export interface App {
   rpcUrl?: string
   registry: Registry
   pool: LocalPool
+  builder: Builder
   /** Stops every service started here, in reverse order. Idempotent. */
   stop(): Promise<void>
 }
 
 /**
- * The composition root: builds the pool, simulation, estimation and the JSON-RPC server from the
- * config and starts them; `stop()` takes them down in reverse order.
+ * The composition root: builds the pool, simulation (safe or unsafe), estimation, the JSON-RPC
+ * server and the bundle builder from the config and starts them; `stop()` takes them down in
+ * reverse order (builder first, so no bundle is proposed against a stopped pool).
  */
 export async function startApp(ctx: AppContext): Promise<App> {
   const { config: cfg, log } = ctx
@@ -48,7 +52,14 @@ export async function startApp(ctx: AppContext): Promise<App> {
     const client = createPublicClient({ transport: http(ctx.nodeUrl, { timeout: 15_000 }) }) as PublicClient
 
     const simSettings = simSettingsFrom(cfg, ctx.chainSpec)
-    const simulator = new Simulator({ client, settings: simSettings })
+    // Safe mode (the ERC-7562 tracer and rules) unless --unsafe; a node that cannot trace stops start-up.
+    const mode = await createValidationMode({
+      unsafe: cfg.unsafe,
+      client,
+      logger: log,
+      rules: { minStakeValue: cfg.min_stake_value, minUnstakeDelaySec: BigInt(cfg.min_unstake_delay) },
+    })
+    const simulator = new Simulator({ client, settings: simSettings, ...mode })
     const pool = new LocalPool({
       settings: {
         chainId: ctx.chainId,
@@ -87,7 +98,21 @@ export async function startApp(ctx: AppContext): Promise<App> {
     stops.push({ name: 'rpc', stop: () => rpc.close() })
     log.info({ url: rpc.url, entryPoints: cfg.entry_points }, 'JSON-RPC server listening')
 
-    return { rpcUrl: rpc.url, registry, pool, stop }
+    const builder = await startBuilder({
+      config: cfg,
+      chainId: ctx.chainId,
+      chainSpec: ctx.chainSpec,
+      nodeUrl: ctx.nodeUrl,
+      client,
+      pool,
+      validator: simulator,
+      registry,
+      log,
+      rpc,
+    })
+    stops.push({ name: 'builder', stop: () => builder.stop() })
+
+    return { rpcUrl: rpc.url, registry, pool, builder, stop }
   } catch (err) {
     await stop()
     throw err

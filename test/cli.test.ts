@@ -1,9 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { createPublicClient, http } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,73 +10,10 @@ import { ENTRY_POINTS } from '../src/chain/entrypoint.js'
 import { OPTIONS } from '../src/config/index.js'
 import { type AnvilNode, startAnvil } from '../src/dev/anvil.js'
 import { deployCanonical } from '../src/dev/deploy.js'
+import { cleanEnv, conveyor, ROOT } from './support/conveyor-process.js'
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '../..')
-const BIN = join(ROOT, 'bin', 'conveyor.mjs')
 const KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'
 const MNEMONIC = 'test test test test test test test test test test test junk'
-
-/** The parent's environment without CONVEYOR_* variables, which would change what is tested. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVEYOR_')))
-  return { ...env, ...extra }
-}
-
-interface Run {
-  child: ChildProcess
-  stdout: () => string
-  stderr: () => string
-  /** Resolves with the parsed ready line, or rejects after `timeoutMs` or if the process exits. */
-  ready(timeoutMs: number): Promise<Record<string, unknown>>
-  exited(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-function conveyor(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: 'pipe' })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString()
-  })
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString()
-  })
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    child.once('exit', (code, signal) => res({ code, signal })),
-  )
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    ready: (timeoutMs) =>
-      new Promise((res, rej) => {
-        const timer = setTimeout(
-          () => rej(new Error(`no ready line in ${timeoutMs} ms; stderr: ${err}`)),
-          timeoutMs,
-        )
-        const check = () => {
-          const line = out.split('\n').find((l) => l.startsWith('{"event":"ready"'))
-          if (line) {
-            clearTimeout(timer)
-            res(JSON.parse(line) as Record<string, unknown>)
-          }
-        }
-        child.stdout.on('data', check)
-        void exit.then(({ code }) => {
-          clearTimeout(timer)
-          rej(new Error(`exited with ${code} before ready; stderr: ${err}`))
-        })
-        check()
-      }),
-    exited: (timeoutMs) =>
-      Promise.race([
-        exit,
-        new Promise<never>((_, rej) =>
-          setTimeout(() => rej(new Error(`still running after ${timeoutMs} ms`)), timeoutMs),
-        ),
-      ]),
-  }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {

@@ -3,6 +3,7 @@ import {
   encodeDeployData,
   encodeFunctionData,
   getAddress,
+  type Hash,
   type Hex,
   keccak256,
   numberToHex,
@@ -44,7 +45,7 @@ describe.each(versions)('bundle proposer on anvil (%s)', (version) => {
   }
 
   async function admit(count: number, extra: Partial<UserOperation> = {}) {
-    const hashes = []
+    const hashes: Hash[] = []
     for (let i = 0; i < count; i++) {
       const { op } = await buildOp(chain, version, { owner: newOwner(), overrides: extra })
       hashes.push(await rig.pool.addOp(entryPoint, op))

@@ -119,7 +119,7 @@ export const configSchema = z
       help: "Margin over the node's suggested priority fee in the bundle tip.",
       default: 0,
     }),
-    priority_fee_mode_kind: opt({
+    priority_fee_mode_kind: opt<(typeof PRIORITY_FEE_MODE_KINDS)[number]>({
       section: 'Bundle builder',
       type: oneOf(PRIORITY_FEE_MODE_KINDS),
       help: 'How the least acceptable user operation tip is derived: N% above the bundle tip, or N% of the base fee.',
@@ -137,7 +137,7 @@ export const configSchema = z
       help: 'Cap on the summed maximum gas of the ops in one bundle.',
       defaultText: '0.9 × the block gas limit, never above the per-transaction cap',
     }),
-    bundling_mode: opt({
+    bundling_mode: opt<(typeof BUNDLING_MODES)[number]>({
       section: 'Bundle builder',
       type: oneOf(BUNDLING_MODES),
       help: 'auto: build on new blocks and timers; manual: only on debug_bundler_sendBundleNow.',
@@ -179,7 +179,11 @@ export const configSchema = z
 
     log: z
       .object({
-        level: opt({ type: oneOf(LOG_LEVELS), help: 'Log level (logs go to stderr).', default: 'info' }),
+        level: opt<(typeof LOG_LEVELS)[number]>({
+          type: oneOf(LOG_LEVELS),
+          help: 'Log level (logs go to stderr).',
+          default: 'info',
+        }),
       })
       .strict()
       .default({}),
@@ -247,7 +251,7 @@ export const configSchema = z
 
     builder: z
       .object({
-        sender: opt({
+        sender: opt<(typeof SENDER_KINDS)[number]>({
           type: oneOf(SENDER_KINDS),
           help: 'How bundles are submitted: raw (eth_sendRawTransaction), flashbots (Protect, mainnet), bloxroute (Polygon).',
           default: 'raw',

@@ -1,0 +1,167 @@
+import type { Registry } from 'prom-client'
+import type { Address, PublicClient } from 'viem'
+import type { ChainSpec } from '../chain/chain-spec.js'
+import { FeeEstimator } from '../chain/fees.js'
+import type { Config } from '../config/index.js'
+import type { Pool } from '../pool/types.js'
+import { positional } from '../rpc/params.js'
+import type { RpcServer } from '../rpc/server.js'
+import type { Validator } from '../sim/types.js'
+import { invalidParams } from '../util/errors.js'
+import type { Logger } from '../util/log.js'
+import type { BundleResult, BundlingMode } from './machine/types.js'
+import { BundleProposer, DEFAULT_PROPOSER_SETTINGS } from './proposer.js'
+import { proposerMetrics } from './proposer-metrics.js'
+import { BundleSender } from './sender.js'
+import { SenderMetrics } from './sender-metrics.js'
+import { BalanceMonitor } from './signer/balance.js'
+import { createSignerManager } from './signer/create.js'
+import type { SignerManager } from './signer/types.js'
+import { RawTransactionSender } from './submit/raw.js'
+import type { TransactionSender } from './submit/types.js'
+
+export interface BuilderContext {
+  config: Config
+  chainId: number
+  chainSpec: ChainSpec
+  nodeUrl: string
+  client: PublicClient
+  pool: Pool
+  validator: Validator
+  registry: Registry
+  log: Logger
+  /** Where the builder's debug methods are registered. */
+  rpc?: RpcServer
+  /** Tests and the composition root may bring their own. */
+  signers?: SignerManager
+  submitter?: TransactionSender
+}
+
+export interface Builder {
+  senders: BundleSender[]
+  /** debug_bundler_sendBundleNow: every sender builds now; the first mined bundle's hash wins. */
+  sendBundleNow(): Promise<BundleResult>
+  setMode(mode: BundlingMode): void
+  stop(): Promise<void>
+}
+
+/** N bundle senders, each with its own signer lease and pool shard, sharing one proposer. */
+export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
+  const cfg = ctx.config
+  const log = ctx.log.child({ part: 'builder' })
+  const signers =
+    ctx.signers ??
+    (await createSignerManager(
+      {
+        privateKeys: cfg.signer.private_keys,
+        mnemonic: cfg.signer.mnemonic,
+        awsKmsKeyIds: cfg.signer.aws_kms_key_ids,
+        awsKmsRegion: cfg.signer.aws_kms_region,
+        awsKmsEndpoint: cfg.signer.aws_kms_endpoint,
+        redisUri: cfg.signer.redis_uri,
+        redisLockTtlMillis: cfg.signer.redis_lock_ttl_millis,
+        leaseWaitMillis: cfg.signer.lease_wait_millis,
+        enableLeasing: cfg.signer.enable_kms_leasing,
+        numSigners: cfg.num_signers,
+        chainId: ctx.chainId,
+      },
+      { logger: log, registry: ctx.registry },
+    ))
+  const submitter =
+    ctx.submitter ??
+    new RawTransactionSender({ submitUrl: cfg.builder.submit_url ?? ctx.nodeUrl, chainId: ctx.chainId })
+  const proposer = new BundleProposer({
+    pool: ctx.pool,
+    validator: ctx.validator,
+    fees: new FeeEstimator({ client: ctx.client, chainSpec: ctx.chainSpec }),
+    client: ctx.client,
+    chainSpec: ctx.chainSpec,
+    settings: {
+      ...DEFAULT_PROPOSER_SETTINGS,
+      maxBundleSize: cfg.max_bundle_size,
+      baseFeeOverheadPercent: cfg.bundle_base_fee_overhead_percent,
+      priorityFeeOverheadPercent: cfg.bundle_priority_fee_overhead_percent,
+      priorityFeeMode: { kind: cfg.priority_fee_mode_kind, value: cfg.priority_fee_mode_value },
+      maxBundleGas: cfg.max_bundle_gas,
+    },
+    logger: log.child({ part: 'proposer' }),
+    metrics: proposerMetrics(ctx.registry),
+  })
+  const metrics = new SenderMetrics(ctx.registry)
+  const balances = new BalanceMonitor({ registry: ctx.registry, logger: log })
+  const settings = {
+    maxBlocksToWaitForMine: cfg.max_blocks_to_wait_for_mine,
+    replacementFeePercentIncrease: cfg.replacement_fee_percent_increase,
+    maxCancellationFeeIncreases: cfg.max_cancellation_fee_increases,
+    maxReplacementUnderpricedBlocks: cfg.max_replacement_underpriced_blocks,
+    bundleMaxSendIntervalMillis:
+      cfg.bundle_max_send_interval_millis ?? ctx.chainSpec.bundleMaxSendIntervalMillis,
+    mode: cfg.bundling_mode,
+  }
+  const senders = Array.from(
+    { length: cfg.num_signers },
+    (_, index) =>
+      new BundleSender({
+        index,
+        chainId: ctx.chainId,
+        entryPoints: cfg.entry_points as Address[],
+        proposer,
+        pool: ctx.pool,
+        signers,
+        submitter,
+        client: ctx.client,
+        settings,
+        logger: log,
+        metrics,
+        balances,
+      }),
+  )
+  for (const s of senders) s.start()
+  log.info({ senders: senders.length, mode: settings.mode, sender: submitter.name }, 'bundle builder started')
+
+  const builder: Builder = {
+    senders,
+    async sendBundleNow() {
+      const results = await Promise.all(senders.map((s) => s.sendBundleNow()))
+      return (
+        results.find((r) => r.kind === 'mined') ?? results.find((r) => r.kind === 'failed') ?? results[0]!
+      )
+    },
+    setMode(mode) {
+      for (const s of senders) s.setMode(mode)
+    },
+    async stop() {
+      await Promise.all(senders.map((s) => s.stop()))
+      await signers.close()
+    },
+  }
+  if (ctx.rpc) registerBuilderMethods(ctx.rpc, builder)
+  return builder
+}
+
+function registerBuilderMethods(rpc: RpcServer, builder: Builder): void {
+  rpc.register(
+    'debug_bundler_sendBundleNow',
+    async () => {
+      const r = await builder.sendBundleNow()
+      // The bundle's transaction hash once mined, as bundler test suites expect; otherwise say why not.
+      if (r.kind === 'mined') return r.txHash
+      return { status: r.kind, reason: r.reason }
+    },
+    { debug: true },
+  )
+  rpc.register(
+    'debug_bundler_setBundlingMode',
+    async (params) => {
+      const [mode] = positional(params, 1, 1)
+      if (mode !== 'auto' && mode !== 'manual')
+        throw invalidParams('bundling mode must be "auto" or "manual"')
+      builder.setMode(mode)
+      return 'ok'
+    },
+    { debug: true },
+  )
+  rpc.register('debug_bundler_getSenderStatus', async () => builder.senders.map((s) => s.status()), {
+    debug: true,
+  })
+}

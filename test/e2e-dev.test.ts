@@ -1,0 +1,78 @@
+import { createPublicClient, defineChain, http, parseEther } from 'viem'
+import { createBundlerClient } from 'viem/account-abstraction'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EntryPointVersion } from '../src/chain/entrypoint.js'
+import { newOwner } from './harness/account.js'
+import { toSimpleAccount } from './harness/viem-account.js'
+import { conveyor, type Run } from './support/conveyor-process.js'
+
+interface Ready {
+  rpcUrl: string
+  nodeUrl: string
+  chainId: number
+  entryPoints: Record<EntryPointVersion, `0x${string}`>
+  factories: Record<EntryPointVersion, `0x${string}`>
+}
+
+describe('viem bundler client against `conveyor dev` (1 s blocks)', () => {
+  let run: Run
+  let ready: Ready
+
+  beforeAll(async () => {
+    run = conveyor(['dev', '--rpc.port', '0'])
+    ready = (await run.ready(30_000)) as unknown as Ready
+  }, 60_000)
+  afterAll(async () => {
+    run?.child.kill('SIGINT')
+    await run?.exited(15_000).catch(() => run.child.kill('SIGKILL'))
+  })
+
+  it.each(['v0.7', 'v0.8'] as EntryPointVersion[])(
+    '%s: estimates, sends, and waits for the receipt of a SimpleAccount op',
+    async (version) => {
+      const chain = defineChain({
+        id: ready.chainId,
+        name: 'conveyor-dev',
+        nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+        rpcUrls: { default: { http: [ready.nodeUrl] } },
+      })
+      const client = createPublicClient({ chain, transport: http(ready.nodeUrl) })
+      const owner = newOwner()
+      const account = await toSimpleAccount({
+        client,
+        version,
+        entryPoint: ready.entryPoints[version],
+        factory: ready.factories[version],
+        owner,
+      })
+      const sender = await account.getAddress()
+      await client.request({
+        method: 'anvil_setBalance' as never,
+        params: [sender, '0x8ac7230489e80000'] as never,
+      })
+
+      const bundler = createBundlerClient({
+        account,
+        client,
+        chain,
+        transport: http(ready.rpcUrl),
+        pollingInterval: 250,
+      })
+      const calls = [{ to: owner.address, value: parseEther('0.001') }]
+      const estimate = await bundler.estimateUserOperationGas({ calls })
+      expect(estimate.verificationGasLimit).toBeGreaterThan(0n)
+      expect(estimate.callGasLimit).toBeGreaterThan(0n)
+      expect(estimate.preVerificationGas).toBeGreaterThan(21_000n)
+
+      const hash = await bundler.sendUserOperation({ calls })
+      const receipt = await bundler.waitForUserOperationReceipt({ hash, timeout: 60_000 })
+      expect(receipt.success).toBe(true)
+      expect(receipt.sender.toLowerCase()).toBe(sender.toLowerCase())
+      expect(await client.getBalance({ address: owner.address })).toBe(parseEther('0.001'))
+
+      const byHash = await bundler.getUserOperation({ hash })
+      expect(byHash.transactionHash).toBe(receipt.receipt.transactionHash)
+    },
+    90_000,
+  )
+})
