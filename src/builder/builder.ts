@@ -17,7 +17,7 @@ import { SenderMetrics } from './sender-metrics.js'
 import { BalanceMonitor } from './signer/balance.js'
 import { createSignerManager } from './signer/create.js'
 import type { SignerManager } from './signer/types.js'
-import { RawTransactionSender } from './submit/raw.js'
+import { createTransactionSender, type TransactionSenderSettings } from './submit/index.js'
 import type { TransactionSender } from './submit/types.js'
 
 export interface BuilderContext {
@@ -49,6 +49,8 @@ export interface Builder {
 export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
   const cfg = ctx.config
   const log = ctx.log.child({ part: 'builder' })
+  // The sender first: a chain/sender mismatch fails start-up before any signer lease is taken.
+  const submitter = ctx.submitter ?? (await createTransactionSender(transactionSenderSettings(ctx, log)))
   const signers =
     ctx.signers ??
     (await createSignerManager(
@@ -67,9 +69,6 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
       },
       { logger: log, registry: ctx.registry },
     ))
-  const submitter =
-    ctx.submitter ??
-    new RawTransactionSender({ submitUrl: cfg.builder.submit_url ?? ctx.nodeUrl, chainId: ctx.chainId })
   const proposer = new BundleProposer({
     pool: ctx.pool,
     validator: ctx.validator,
@@ -137,6 +136,31 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
   }
   if (ctx.rpc) registerBuilderMethods(ctx.rpc, builder)
   return builder
+}
+
+/** `--builder.*` as the transaction sender's settings. */
+export function transactionSenderSettings(
+  ctx: Pick<BuilderContext, 'config' | 'chainId' | 'chainSpec' | 'nodeUrl'>,
+  logger?: Logger,
+): TransactionSenderSettings {
+  const b = ctx.config.builder
+  return {
+    kind: b.sender,
+    useConditionalRpc: b.use_conditional_rpc,
+    submitUrl: b.submit_url,
+    nodeUrl: ctx.nodeUrl,
+    chainId: ctx.chainId,
+    chainSpec: ctx.chainSpec,
+    flashbotsRelayAuthKey: b.flashbots_relay_auth_key,
+    flashbotsStatusUrl: b.flashbots_status_url,
+    bloxrouteAuthHeader: b.bloxroute_auth_header,
+    fallback: {
+      maxConsecutiveUnavailable: b.relay_max_consecutive_failures,
+      recoveryMillis: b.relay_recovery_interval_millis,
+    },
+    timeoutMillis: b.submit_timeout_millis,
+    logger,
+  }
 }
 
 function registerBuilderMethods(rpc: RpcServer, builder: Builder): void {

@@ -281,6 +281,21 @@ export const configSchema = z
           help: 'bloXroute Authorization header (required with --builder.sender=bloxroute).',
           secret: true,
         }),
+        relay_max_consecutive_failures: opt({
+          type: integer({ min: 0, max: 1000 }),
+          help: 'Private relay (flashbots/bloxroute): after this many consecutive "unavailable" answers, submit raw through node_http instead; 0 never falls back.',
+          default: 3,
+        }),
+        relay_recovery_interval_millis: opt({
+          type: integer({ min: 0, max: 86_400_000, unit: 'milliseconds' }),
+          help: 'After falling back from a private relay, how long to submit through node_http before trying the relay again.',
+          default: 60_000,
+        }),
+        submit_timeout_millis: opt({
+          type: integer({ min: 100, max: 600_000, unit: 'milliseconds' }),
+          help: 'Timeout of each submission, cancellation or status call to the submit endpoint or relay.',
+          default: 10_000,
+        }),
       })
       .strict()
       .default({}),
