@@ -13,6 +13,7 @@ import {
 } from '../chain/revert.js'
 import { packUserOp } from '../chain/userop.js'
 import type { EntityUpdate, Pool, PoolOp } from '../pool/types.js'
+import { type BundleCandidate, bundleStorageConflicts, type StorageConflict } from '../sim/rules/index.js'
 import type { ValidationResult, Validator } from '../sim/types.js'
 import { mapLimit } from '../util/concurrency.js'
 import { RpcError } from '../util/errors.js'
@@ -20,13 +21,7 @@ import { type Logger, silentLogger } from '../util/log.js'
 import type { Bundle, Fees, OpGroup, Proposal, ProposalReport, RejectedOp, SkippedOp } from './bundle.js'
 import { aggregatorAbi, encodeBundleCall } from './handle-ops.js'
 import { type ProposerMetrics, proposerMetrics } from './proposer-metrics.js'
-import {
-  applyPaymasterDeposits,
-  balanceCap,
-  bundleEconomics,
-  dropCrossSenderOps,
-  selectCandidates,
-} from './selection.js'
+import { applyPaymasterDeposits, balanceCap, bundleEconomics, selectCandidates } from './selection.js'
 
 export interface ProposerSettings {
   maxBundleSize: number
@@ -137,7 +132,11 @@ export class BundleProposer {
 
     // Second simulation at one block: whatever no longer validates leaves the bundle and the pool.
     const resimulated = await this.resimulate(req.entryPoint, picked.selected, est.blockNumber, report)
-    const crossed = dropCrossSenderOps(resimulated)
+    // ERC-7562 STO-040/041 over the whole bundle: an op that conflicts waits for a later bundle.
+    const crossed = withoutStorageConflicts(resimulated)
+    for (const c of crossed.conflicts) {
+      this.log.info({ userOpHash: c.id, rule: c.rule, reason: c.message }, 'op conflicts with the bundle')
+    }
     this.skip(report, crossed.skipped)
     const deposits = await this.paymasterDeposits(version, req.entryPoint, crossed.kept)
     const funded = applyPaymasterDeposits(crossed.kept, deposits)
@@ -437,6 +436,48 @@ function stakeOf(v: ValidationResult, kind: BlamedKind): boolean {
   if (kind === 'factory') return v.factory?.isStaked ?? false
   if (kind === 'paymaster') return v.paymaster?.isStaked ?? false
   return v.sender.isStaked
+}
+
+/**
+ * ERC-7562 STO-040/041 over the candidates: an op that uses another op's sender as factory,
+ * paymaster or aggregator, or touches its storage, is skipped (it stays pooled for a later bundle),
+ * while the op it collides with goes ahead. Skipped ops whose conflicts were all with ops that are
+ * themselves skipped get a second chance, in priority order, so two ops that touch each other do
+ * not starve each other: the first of them goes.
+ */
+export function withoutStorageConflicts(ops: PoolOp[]): {
+  kept: PoolOp[]
+  skipped: SkippedOp[]
+  conflicts: StorageConflict[]
+} {
+  const candidates = ops.map(bundleCandidate)
+  const found = bundleStorageConflicts(candidates)
+  if (found.length === 0) return { kept: ops, skipped: [], conflicts: [] }
+  const offenders = new Set(found.map((f) => f.id))
+  const keptIds = new Set(ops.filter((c) => !offenders.has(c.hash)).map((c) => c.hash as string))
+  for (const c of candidates) {
+    if (keptIds.has(c.id)) continue
+    const withIt = candidates.filter((k) => keptIds.has(k.id) || k.id === c.id)
+    if (bundleStorageConflicts(withIt).length === 0) keptIds.add(c.id)
+  }
+  const kept = ops.filter((c) => keptIds.has(c.hash))
+  const dropped = ops.filter((c) => !keptIds.has(c.hash))
+  return {
+    kept,
+    skipped: dropped.map((c) => ({ hash: c.hash, reason: 'touches_other_sender' as const })),
+    conflicts: found.filter((f) => !keptIds.has(f.id)),
+  }
+}
+
+function bundleCandidate(c: PoolOp): BundleCandidate {
+  return {
+    id: c.hash,
+    sender: c.op.sender,
+    factory: c.op.factory,
+    paymaster: c.op.paymaster,
+    aggregator: c.aggregator,
+    accessedStorage: c.validation.accessedStorage,
+  }
 }
 
 /** The first address whose code hash differs between admission and now. */
