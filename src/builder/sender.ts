@@ -4,6 +4,7 @@ import type { Pool } from '../pool/types.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import type { Proposal } from './bundle.js'
 import { type Bundle, bundleOps } from './bundle.js'
+import { rejectChangedOps } from './condition.js'
 import { latestTx } from './machine/tracking.js'
 import { start, transition } from './machine/transition.js'
 import type {
@@ -378,6 +379,12 @@ export class BundleSender {
       return { kind: 'sendResult', hash, result: { kind: 'sent' } }
     } catch (err) {
       const kind = err instanceof SendError ? err.kind : 'unavailable'
+      if (kind === 'condition_not_met') {
+        // Ops whose validation storage moved leave the pool; the machine rebuilds at once without them.
+        const rebuild = () => this.push({ kind: 'trigger', source: 'timer' })
+        const { client, pool } = this.deps
+        await rejectChangedOps({ client, pool, logger: this.log, rebuild }, bundle)
+      }
       return { kind: 'sendResult', hash, result: { kind: 'error', error: kind, message: errorMessage(err) } }
     }
   }
