@@ -60,7 +60,10 @@ function poolOp(
   n: number,
   p: { paymaster?: Address; factory?: Address; aggregator?: Address; reads?: Address[] } = {},
 ): PoolOp {
-  const reads = Object.fromEntries((p.reads ?? []).map((a) => [a, { '0x0': '0x1' }]))
+  const reads = Object.fromEntries((p.reads ?? []).map((a) => [a, { '0x0': '0x1' }])) as Record<
+    Address,
+    Record<`0x${string}`, `0x${string}`>
+  >
   return {
     hash: keccak256(`0x${n.toString(16).padStart(2, '0')}`),
     entryPoint: addr(0x4337),
