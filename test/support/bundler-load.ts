@@ -1,0 +1,227 @@
+/**
+ * Load helpers for tests and benchmarks that drive a real Conveyor process: plain JSON-RPC, many
+ * signed SimpleAccount ops from fresh owners, sending them with bounded concurrency, and reading
+ * back from the chain which bundle carried which op and which key sent which transaction.
+ */
+import {
+  type Address,
+  createPublicClient,
+  decodeEventLog,
+  defineChain,
+  type Hash,
+  type Hex,
+  http,
+  type PublicClient,
+  toEventSelector,
+} from 'viem'
+import type { EntryPointVersion } from '../../src/chain/entrypoint.js'
+import {
+  type PackedUserOperation,
+  type UserOperation,
+  unpackUserOp,
+  userOpHash,
+} from '../../src/chain/userop.js'
+import type { Deployment } from '../../src/dev/deploy.js'
+import { opsInCalldata, USER_OPERATION_EVENT } from '../../src/rpc/bundle-decode.js'
+import { encodeUserOp } from '../../src/rpc/encode.js'
+import { mapLimit } from '../../src/util/concurrency.js'
+import { buildOp, newOwner } from '../harness/account.js'
+import type { TestChain } from '../harness/chain.js'
+import type { Run } from './conveyor-process.js'
+
+export class JsonRpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly method: string,
+  ) {
+    super(`${method}: ${message} (${code})`)
+  }
+}
+
+let nextId = 1
+
+/** One JSON-RPC call over fetch; an error answer throws JsonRpcError with the server's code. */
+export async function jsonRpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
+    signal: AbortSignal.timeout(30_000),
+  })
+  const body = (await res.json()) as { result?: T; error?: { code: number; message: string } }
+  if (body.error) throw new JsonRpcError(body.error.code, body.error.message, method)
+  return body.result as T
+}
+
+/** eth_sendUserOperation with the op hex-encoded as the RPC expects; returns the userOpHash. */
+export function sendUserOperation(rpcUrl: string, op: UserOperation, entryPoint: Address): Promise<Hash> {
+  return jsonRpc<Hash>(rpcUrl, 'eth_sendUserOperation', [encodeUserOp(op), entryPoint])
+}
+
+/**
+ * A TestChain over a node someone else started (e.g. `conveyor dev`'s embedded anvil), so the
+ * harness's op builders work on it. Stopping it is the owner's business, not ours.
+ */
+export function chainAt(url: string, chainId: number, deployment: Deployment): TestChain {
+  const chain = defineChain({
+    id: chainId,
+    name: 'conveyor-chain',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [url] } },
+  })
+  const client = createPublicClient({ chain, transport: http(url), pollingInterval: 50 }) as PublicClient
+  const port = Number(new URL(url).port)
+  const noop = async () => {}
+  return { node: { url, port, chainId, stop: noop }, url, chainId, deployment, client, stop: noop }
+}
+
+export interface BuiltOp {
+  op: UserOperation
+  hash: Hash
+  sender: Address
+}
+
+/** `n` signed first ops (factory deploys the account) of fresh owners' SimpleAccounts, funded. */
+export function buildFreshOps(
+  chain: TestChain,
+  version: EntryPointVersion,
+  n: number,
+  concurrency = 16,
+): Promise<BuiltOp[]> {
+  return mapLimit(
+    Array.from({ length: n }, (_, i) => i),
+    concurrency,
+    () => buildOp(chain, version, { owner: newOwner() }),
+  )
+}
+
+/** Sends every op; an answer that is not the op's own hash fails the whole send. */
+export async function sendOps(
+  rpcUrl: string,
+  entryPoint: Address,
+  ops: BuiltOp[],
+  concurrency = 16,
+): Promise<Hash[]> {
+  return mapLimit(ops, concurrency, async (b) => {
+    const hash = await sendUserOperation(rpcUrl, b.op, entryPoint)
+    if (hash.toLowerCase() !== b.hash.toLowerCase())
+      throw new Error(`bundler answered ${hash} for op ${b.hash}`)
+    return hash
+  })
+}
+
+export interface OpInclusion {
+  txHash: Hash
+  blockNumber: bigint
+  success: boolean
+}
+
+const USER_OP_TOPIC = toEventSelector(USER_OPERATION_EVENT)
+
+/** Every UserOperationEvent the EntryPoint logged in the block range, grouped by userOpHash. */
+export async function userOpEvents(
+  client: PublicClient,
+  entryPoint: Address,
+  fromBlock: bigint,
+  toBlock: bigint,
+): Promise<Map<Hash, OpInclusion[]>> {
+  const logs = await client.request({
+    method: 'eth_getLogs',
+    params: [
+      {
+        address: entryPoint,
+        topics: [USER_OP_TOPIC],
+        fromBlock: `0x${fromBlock.toString(16)}`,
+        toBlock: `0x${toBlock.toString(16)}`,
+      },
+    ],
+  })
+  const out = new Map<Hash, OpInclusion[]>()
+  for (const log of logs) {
+    const ev = decodeEventLog({ abi: [USER_OPERATION_EVENT], data: log.data, topics: log.topics as never })
+    const hash = ev.args.userOpHash.toLowerCase() as Hash
+    const list = out.get(hash) ?? []
+    list.push({
+      txHash: log.transactionHash!,
+      blockNumber: BigInt(log.blockNumber!),
+      success: ev.args.success,
+    })
+    out.set(hash, list)
+  }
+  return out
+}
+
+export interface ChainTx {
+  hash: Hash
+  from: Address
+  to: Address | null
+  nonce: number
+  blockNumber: bigint
+  input: Hex
+}
+
+/** The mined transactions sent by any of `from` in the block range, in chain order. */
+export async function minedTxsFrom(
+  client: PublicClient,
+  from: Address[],
+  fromBlock: bigint,
+  toBlock: bigint,
+): Promise<ChainTx[]> {
+  const wanted = new Set(from.map((a) => a.toLowerCase()))
+  const out: ChainTx[] = []
+  for (let n = fromBlock; n <= toBlock; n++) {
+    const block = await client.getBlock({ blockNumber: n, includeTransactions: true })
+    for (const tx of block.transactions) {
+      if (!wanted.has(tx.from.toLowerCase())) continue
+      out.push({ hash: tx.hash, from: tx.from, to: tx.to, nonce: tx.nonce, blockNumber: n, input: tx.input })
+    }
+  }
+  return out
+}
+
+/** The userOpHashes (lower case) a handleOps calldata carries, or [] if it is not a bundle. */
+export function opHashesInBundle(
+  data: Hex,
+  entryPoint: Address,
+  chainId: number,
+  version: EntryPointVersion,
+): Hash[] {
+  const ops: PackedUserOperation[] = opsInCalldata(data) ?? []
+  return ops.map((p) => userOpHash(unpackUserOp(p), entryPoint, chainId, version).toLowerCase() as Hash)
+}
+
+/** A node's txpool_content pending transactions from `from`, by nonce. */
+export async function pendingTxsFrom(
+  nodeUrl: string,
+  from: Address,
+): Promise<Map<number, { hash: Hash; input: Hex }>> {
+  const content = await jsonRpc<{ pending?: Record<string, Record<string, { hash: Hash; input: Hex }>> }>(
+    nodeUrl,
+    'txpool_content',
+  )
+  const out = new Map<number, { hash: Hash; input: Hex }>()
+  for (const [address, byNonce] of Object.entries(content.pending ?? {})) {
+    if (address.toLowerCase() !== from.toLowerCase()) continue
+    for (const [nonce, tx] of Object.entries(byNonce)) out.set(Number(nonce), tx)
+  }
+  return out
+}
+
+/** Stops a Conveyor process: SIGINT and a bounded wait, then SIGKILL. Safe if it already exited. */
+export async function stopConveyor(run: Run | undefined, timeoutMs = 15_000): Promise<void> {
+  if (!run || run.child.exitCode !== null || run.child.signalCode !== null) return
+  run.child.kill('SIGINT')
+  await run.exited(timeoutMs).catch(async () => {
+    run.child.kill('SIGKILL')
+    await run.exited(5_000).catch(() => undefined)
+  })
+}
+
+/** The p-th percentile (0–100) of `values` by nearest rank; NaN when empty. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)))
+  return sorted[rank - 1] as number
+}
