@@ -202,8 +202,12 @@ export class BundleSender {
 
   /** Every new head of the pool, in order, with receipts of ours and a dropped check after it. */
   private async readHeads(address: Address, ended: AbortSignal): Promise<void> {
+    const sub = this.deps.pool.subscribeNewHeads([address])[Symbol.asyncIterator]()
+    // Ending the run (stop, lost lease) must not wait for another block: a quiet chain may have none.
+    const close = () => void sub.return?.()
+    ended.addEventListener('abort', close, { once: true })
     try {
-      for await (const head of this.deps.pool.subscribeNewHeads([address])) {
+      for await (const head of { [Symbol.asyncIterator]: () => sub }) {
         if (ended.aborted) return
         const update = head.addressUpdates.find((u) => u.address.toLowerCase() === address.toLowerCase())
         if (update) this.deps.balances?.record(address, update.balance)
@@ -221,6 +225,8 @@ export class BundleSender {
       }
     } catch (err) {
       if (!ended.aborted) this.log.error({ err }, 'new-head subscription failed')
+    } finally {
+      ended.removeEventListener('abort', close)
     }
   }
 
