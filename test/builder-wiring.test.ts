@@ -238,8 +238,8 @@ describe('builder: transaction sender from the config', () => {
     }, 'the bundle with A mined')
     const events = await userOpEvents(mined as Hash)
     expect(events.map((e) => [e.userOpHash, e.success])).toEqual([[a.hash, true]])
-    const status = builder.senders[0]?.status()
-    expect(status?.state).toBe('Building')
+    // The sender sees the bundle mined on its next head and goes back to Building.
+    await waitFor(() => builder.senders[0]?.status().state === 'Building', 'the sender back in Building')
     // B itself was still a valid op: nothing of it ran.
     const bNonce = await chain.client.readContract({
       address: ep,
