@@ -14,6 +14,7 @@ import { buildOp, newOwner } from './harness/account.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
 import { capturedLogger } from './support/relay-bundle.js'
 import { type FlashbotsRelay, startFlashbotsRelay } from './support/relay-flashbots.js'
+import { waitFor } from './support/wait.js'
 
 const V07 = 'v0.7' as const
 const STEP_MS = 250
@@ -127,6 +128,8 @@ describe('soft cancellation through the Flashbots sender, driven by a BundleSend
       // No block is mined from here until the relay forwards again: the next bundle needs a head.
       relay.hold = false
 
+      // The relay took the cancellation; the sender takes its answer (Cancelling → Building).
+      await waitFor(() => sender.status().state === 'Building', 'the sender back in Building')
       expect(held).toBeDefined()
       expect(await relay.status(held as Hash)).toBe('CANCELLED')
       expect(await chain.client.getTransactionReceipt({ hash: held as Hash }).catch(() => undefined)).toBe(
@@ -138,7 +141,6 @@ describe('soft cancellation through the Flashbots sender, driven by a BundleSend
       expect(path).toContainEqual({ from: 'Building', to: 'Cancelling', event: 'proposal' })
       expect(path).toContainEqual({ from: 'Cancelling', to: 'Building', event: 'cancelResult' })
       expect(lines.some((l) => l.includes('underpriced: ops priced out of a replacement'))).toBe(true)
-      expect(sender.status().state).toBe('Building')
       // The op was never lost: still pooled, waiting for the next bundle.
       expect(await pool.getOp(hash)).toBeDefined()
 
