@@ -12,12 +12,15 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Builder, startBuilder } from '../src/builder/builder.js'
+import type { Bundle } from '../src/builder/bundle.js'
+import { rejectChangedOps } from '../src/builder/condition.js'
 import { SenderConfigError } from '../src/builder/submit/index.js'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
 import { entryPointAbi } from '../src/chain/entrypoint.js'
 import { type Config, loadConfig } from '../src/config/index.js'
 import { createRegistry } from '../src/metrics/registry.js'
 import { LocalPool } from '../src/pool/pool.js'
+import type { PoolOp } from '../src/pool/types.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
 import { createValidationMode } from '../src/sim/tracer/mode.js'
@@ -249,4 +252,76 @@ describe('builder: transaction sender from the config', () => {
     })
     expect(bNonce).toBe(b.op.nonce)
   }, 60_000)
+})
+
+describe('rejectChangedOps (after condition not met)', () => {
+  /** A store contract's slots on anvil, two ops' validation reads over them, and the bundle they form. */
+  async function setup() {
+    const store = privateKeyToAccount(generatePrivateKey()).address
+    const slot = (n: number) => pad(numberToHex(n), { size: 32 })
+    const set = (n: number, v: number) =>
+      chain.client.request({
+        method: 'anvil_setStorageAt' as never,
+        params: [store, slot(n), slot(v)] as never,
+      })
+    await chain.client.request({ method: 'anvil_setCode' as never, params: [store, '0x00'] as never })
+    await set(1, 11)
+    await set(2, 22)
+    // Both ops read the shared contract, each its own slot (a paymaster's per-sender deposit, say).
+    const opReading = (n: number, hash: Hash): PoolOp =>
+      ({
+        hash,
+        op: { sender: privateKeyToAccount(generatePrivateKey()).address },
+        validation: { accessedStorage: { [store]: { [slot(n)]: slot(n * 11) } } },
+      }) as unknown as PoolOp
+    const one = opReading(1, `0x${'01'.repeat(32)}`)
+    const two = opReading(2, `0x${'02'.repeat(32)}`)
+    const bundle = {
+      entryPoint: chain.deployment.entryPoints[V07],
+      groups: [{ ops: [one, two] }],
+      expectedStorage: { [store]: { [slot(1)]: slot(11), [slot(2)]: slot(22) } },
+    } as unknown as Bundle
+    const removed: Hash[] = []
+    let rebuilds = 0
+    const deps = (client: PublicClient = chain.client) => ({
+      client,
+      pool: {
+        removeOps: async (_ep: Address, hashes: Hash[]) => {
+          removed.push(...hashes)
+        },
+      },
+      logger: capturedLogger().logger,
+      rebuild: () => {
+        rebuilds++
+      },
+    })
+    return { set, one, two, bundle, removed, deps, rebuilds: () => rebuilds }
+  }
+
+  it('rejects only the op whose own slot moved, even in a contract both ops read; then asks for a rebuild', async () => {
+    const t = await setup()
+    await t.set(2, 23)
+    expect(await rejectChangedOps(t.deps(), t.bundle)).toEqual([t.two.hash])
+    expect(t.removed).toEqual([t.two.hash])
+    await waitFor(() => t.rebuilds() === 1, 'the rebuild trigger')
+  })
+
+  it('nothing moved: nothing is rejected and no rebuild is forced', async () => {
+    const t = await setup()
+    expect(await rejectChangedOps(t.deps(), t.bundle)).toEqual([])
+    await new Promise((r) => setImmediate(r))
+    expect(t.removed).toEqual([])
+    expect(t.rebuilds()).toBe(0)
+  })
+
+  it('the re-read fails: the ops stay pooled', async () => {
+    const t = await setup()
+    await t.set(1, 12)
+    const dead = createPublicClient({
+      transport: http('http://127.0.0.1:1', { retryCount: 0 }),
+    }) as PublicClient
+    expect(await rejectChangedOps(t.deps(dead), t.bundle)).toEqual([])
+    expect(t.removed).toEqual([])
+    expect(t.rebuilds()).toBe(0)
+  })
 })
