@@ -55,6 +55,8 @@ export interface SenderStatus {
   feeIncreases: number
   mode: BundlingMode
   last?: string
+  /** The last block the sender has seen (from the pool's heads); undefined before the first. */
+  head?: string
 }
 
 interface SentInfo {
@@ -130,6 +132,7 @@ export class BundleSender {
       feeIncreases: s && 'feeIncreases' in s ? s.feeIncreases : 0,
       mode: this.mode,
       last: s?.tag === 'Building' ? s.last?.kind : undefined,
+      head: s && s.ctx.head >= 0n ? s.ctx.head.toString() : undefined,
     }
   }
 
@@ -369,6 +372,7 @@ export class BundleSender {
       opHashes: e.opHashes,
       sentBlock: this.state?.ctx.head ?? 0n,
     })
+    const atBlock = await this.chainBlock()
     try {
       await this.deps.submitter.send(raw, { expectedStorage: bundle.expectedStorage })
       this.log.info(
@@ -382,7 +386,7 @@ export class BundleSender {
         },
         'bundle submitted',
       )
-      return { kind: 'sendResult', hash, result: { kind: 'sent' } }
+      return { kind: 'sendResult', hash, result: { kind: 'sent' }, atBlock }
     } catch (err) {
       const kind = err instanceof SendError ? err.kind : 'unavailable'
       if (kind === 'condition_not_met') {
@@ -391,14 +395,25 @@ export class BundleSender {
         const { client, pool } = this.deps
         await rejectChangedOps({ client, pool, logger: this.log, rebuild }, bundle)
       }
-      return { kind: 'sendResult', hash, result: { kind: 'error', error: kind, message: errorMessage(err) } }
+      return {
+        kind: 'sendResult',
+        hash,
+        result: { kind: 'error', error: kind, message: errorMessage(err) },
+        atBlock,
+      }
     }
+  }
+
+  /** The chain's latest block right now (the pool's heads may lag it); undefined if the node does not say. */
+  private async chainBlock(): Promise<bigint | undefined> {
+    return this.deps.client.getBlockNumber({ cacheTime: 0 }).catch(() => undefined)
   }
 
   private async cancel(e: Extract<SenderEffect, { kind: 'cancel' }>): Promise<SenderEvent> {
     const lease = this.lease
     if (!lease)
       return { kind: 'cancelResult', result: { kind: 'error', error: 'rejected', message: 'no lease' } }
+    const atBlock = await this.chainBlock()
     try {
       const r = await this.deps.submitter.cancel(
         { nonce: e.nonce, fees: e.fees, hash: e.txHash },
@@ -406,7 +421,7 @@ export class BundleSender {
       )
       if (r.kind === 'hard')
         this.sent.set(r.hash, { entryPoint: '0x', opHashes: [], sentBlock: this.state?.ctx.head ?? 0n })
-      return { kind: 'cancelResult', result: r }
+      return { kind: 'cancelResult', result: r, atBlock }
     } catch (err) {
       const kind = err instanceof SendError ? err.kind : 'unavailable'
       return { kind: 'cancelResult', result: { kind: 'error', error: kind, message: errorMessage(err) } }

@@ -25,6 +25,7 @@ import { type EntryPointVersion, entryPointAbi } from '../../src/chain/entrypoin
 import { FeeEstimator } from '../../src/chain/fees.js'
 import { requiredPreVerificationGas } from '../../src/chain/gas.js'
 import { LocalPool } from '../../src/pool/pool.js'
+import type { NewHead, Pool } from '../../src/pool/types.js'
 import { defaultSimSettings } from '../../src/sim/settings.js'
 import { Simulator } from '../../src/sim/simulator.js'
 import { buildOp, newOwner, signUserOp } from '../harness/account.js'
@@ -68,6 +69,8 @@ export interface SenderRig {
   /** The signer's key as a viem account: tests sign competing transactions with it. */
   signer: PrivateKeyAccount
   submitProxy: FaultProxy
+  /** Between the pool and the sender: heads above `limit` wait until it is raised (a lagging pool). */
+  heads: HeadGate
   logs: LogLine[]
   rpc<T = unknown>(method: string, params?: unknown[]): Promise<T>
   /** Mines one block, optionally forcing its base fee; returns its number. */
@@ -103,6 +106,49 @@ export interface SenderRig {
     opHash: Hash,
   ): Promise<{ receipt: TransactionReceipt; success: boolean; nonce: bigint }>
   stop(): Promise<void>
+}
+
+/** Holds back the sender's heads above a block number; the pool itself keeps following the chain. */
+export class HeadGate {
+  private limit?: bigint
+  private waiters: (() => void)[] = []
+  /** The last head handed to the sender. */
+  delivered = -1n
+
+  /** Heads after `block` wait; undefined lets everything through. */
+  setLimit(block: bigint | undefined): void {
+    this.limit = block
+    for (const w of this.waiters.splice(0)) w()
+  }
+
+  async pass(head: NewHead): Promise<void> {
+    while (this.limit !== undefined && head.blockNumber > this.limit) {
+      await new Promise<void>((r) => this.waiters.push(r))
+    }
+    this.delivered = head.blockNumber
+  }
+
+  gated(pool: LocalPool): Pick<Pool, 'removeOps' | 'subscribeNewHeads'> {
+    return {
+      removeOps: (ep, hashes) => pool.removeOps(ep, hashes),
+      subscribeNewHeads: (addresses) => {
+        const inner = pool.subscribeNewHeads(addresses)[Symbol.asyncIterator]()
+        const it: AsyncIterableIterator<NewHead> = {
+          [Symbol.asyncIterator]: () => it,
+          next: async () => {
+            const r = await inner.next()
+            if (!r.done) await this.pass(r.value)
+            return r
+          },
+          return: async () => {
+            await inner.return?.()
+            return { done: true, value: undefined }
+          },
+        }
+        return it
+      },
+    }
+  }
 }
 
 const DEFAULT_SETTINGS: BundleSenderSettings = {
@@ -183,12 +229,13 @@ async function assemble(
     },
   })
   const logger = pino({ level: 'debug' }, sink)
+  const heads = new HeadGate()
   const sender = new BundleSender({
     index: 0,
     chainId: chain.chainId,
     entryPoints,
     proposer,
-    pool,
+    pool: heads.gated(pool),
     signers,
     submitter: new RawTransactionSender({
       submitUrl: submitProxy.url,
@@ -201,6 +248,7 @@ async function assemble(
   })
   sender.start()
   stops.push(() => sender.stop())
+  stops.push(async () => heads.setLimit(undefined)) // first: a held head would keep the sender from stopping
   // Started: the lease is held and the first nonce read is answered.
   await waitFor(() => logs.some((l) => l.msg === 'nonce synced'), 'the sender to read its nonce')
 
@@ -271,6 +319,7 @@ async function assemble(
     sender,
     signer,
     submitProxy,
+    heads,
     logs,
     rpc,
     mine,

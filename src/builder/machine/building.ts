@@ -82,7 +82,7 @@ function onHead(s: BuildingState, ev: Ev<'newHead'>): Step {
   if (s.phase.kind === 'syncing') {
     // The nonceReset answer is authoritative; a failed read is retried on the next head.
     if (s.phase.awaiting) return stay({ ...s, ctx }, effects)
-    return toSyncing(ctx, { ...keep(s), thenBuild: s.phase.thenBuild }, effects)
+    return toSyncing(ctx, { ...keep(s), thenBuild: s.phase.thenBuild, report: s.phase.report }, effects)
   }
   const obs = observeHead(ctx.tracking, ev.update)
   if (obs.kind === 'mined') {
@@ -120,7 +120,7 @@ function onProposal(s: BuildingState, ev: Ev<'proposal'>, settings: MachineSetti
   if (r.kind === 'error') {
     effects.push(log('warn', 'proposal failed', { message: r.message }))
     effects.push(metric('bundle_proposal_failed'))
-    return toIdle(ctx, { ...keep(s), last: { kind: 'proposal_failed', message: r.message } }, effects)
+    return endWithoutBundle(s, { kind: 'proposal_failed', message: r.message }, effects)
   }
   if (r.kind === 'bundle' && r.opHashes.length > 0) {
     const fees = feesForNext(ctx.tracking, r.fees)
@@ -132,7 +132,22 @@ function onProposal(s: BuildingState, ev: Ev<'proposal'>, settings: MachineSetti
   const reason = r.kind === 'none' ? r.reason : 'no_ops'
   if (reason === 'priced_out' && ctx.tracking.floor) return onPricedOut(s, settings, effects)
   effects.push(log('debug', 'no bundle', { reason }))
-  return toIdle(ctx, { ...keep(s), last: { kind: 'no_bundle', reason } }, effects)
+  return endWithoutBundle(s, { kind: 'no_bundle', reason }, effects)
+}
+
+/**
+ * No bundle this time. With a transaction of ours still out at the nonce (building its replacement),
+ * that one may just have been mined, its ops looking gone or spent to the proposer: ask the chain
+ * before telling anyone there is no bundle.
+ */
+function endWithoutBundle(s: BuildingState, last: CycleOutcome, effects: SenderEffect[]): Step {
+  if (latestTx(s.ctx.tracking)) {
+    effects.push(
+      log('info', 'no replacement built; checking whether ours was mined', { nonce: s.ctx.tracking.nonce }),
+    )
+    return toSyncing(s.ctx, { ...keep(s), report: last }, effects)
+  }
+  return toIdle(s.ctx, { ...keep(s), last }, effects)
 }
 
 /**
@@ -194,7 +209,7 @@ function onSendResult(s: BuildingState, ev: Ev<'sendResult'>, settings: MachineS
     const state: PendingState = {
       tag: 'Pending',
       ctx,
-      untilBlock: untilBlock(ctx, settings),
+      untilBlock: untilBlock(ctx, settings, ev.atBlock),
       feeIncreases: s.feeIncreases,
     }
     return { state, effects }
@@ -254,7 +269,11 @@ function onNonceReset(s: BuildingState, ev: Ev<'nonceReset'>, settings: MachineS
   effects.push(
     log('info', 'nonce synced', { from: before, to: ctx.tracking.nonce, mined: minedTx?.hash ?? '' }),
   )
-  const opts = moved ? { feeIncreases: 0, underpriced: undefined, last } : keep(s)
+  // Nothing of ours mined: the outcome that sent us here (if any) is the cycle's answer.
+  const report = minedTx ? undefined : s.phase.report
+  const opts = moved
+    ? { feeIncreases: 0, underpriced: undefined, last: last ?? report }
+    : { ...keep(s), last: report }
   const leftover = r.inFlight
   if (leftover && !minedTx && !findTx(ctx.tracking, leftover.hash)) {
     // Building → Pending ("bundle submitted", by whoever sent it): wait for it like our own.
@@ -281,7 +300,7 @@ function onNonceReset(s: BuildingState, ev: Ev<'nonceReset'>, settings: MachineS
     }
     return { state, effects }
   }
-  if (moved && !minedTx && ctx.waiters > 0) {
+  if (moved && !minedTx && !report && ctx.waiters > 0) {
     effects.push({ kind: 'notify', result: { kind: 'failed', reason: 'nonce re-read from chain; ops kept' } })
     ctx = { ...ctx, waiters: 0 }
   }

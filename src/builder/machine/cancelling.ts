@@ -72,7 +72,7 @@ function onCancelResult(s: CancellingState, ev: Ev<'cancelResult'>, settings: Ma
   const { fees } = s.phase
   const effects: SenderEffect[] = []
   const r = ev.result
-  if (r.kind === 'hard') return toCancelPending(s, r.hash, fees, settings, effects)
+  if (r.kind === 'hard') return toCancelPending(s, r.hash, fees, settings, effects, ev.atBlock)
   if (r.kind === 'soft') {
     effects.push(log('info', 'soft cancellation done', { nonce: s.ctx.tracking.nonce }))
     effects.push(metric('cancellation_done', { kind: 'soft' }))
@@ -91,7 +91,7 @@ function onCancelResult(s: CancellingState, ev: Ev<'cancelResult'>, settings: Ma
     case 'already_known':
     case 'unavailable':
       // The signed cancellation may be (or is) at the node: track it as sent.
-      if (r.hash) return toCancelPending(s, r.hash, fees, settings, effects)
+      if (r.hash) return toCancelPending(s, r.hash, fees, settings, effects, ev.atBlock)
       return stay({ ...s, phase: { kind: 'retry_next_head', fees } }, effects)
     case 'replacement_underpriced':
     case 'underpriced': {
@@ -115,6 +115,7 @@ function toCancelPending(
   fees: Fees,
   settings: MachineSettings,
   effects: SenderEffect[],
+  atBlock?: bigint,
 ): Step {
   const tx = { hash, kind: 'cancel' as const, fees, sentBlock: s.ctx.head, opHashes: [] }
   const ctx: Context = {
@@ -134,7 +135,7 @@ function toCancelPending(
     tag: 'CancelPending',
     ctx,
     cancelHash: hash,
-    untilBlock: untilBlock(ctx, settings),
+    untilBlock: untilBlock(ctx, settings, atBlock),
     cancelFeeIncreases: s.cancelFeeIncreases,
   }
   return { state, effects }

@@ -103,15 +103,21 @@ export function toIdle(ctx: Context, opts: BuildingOpts, effects: SenderEffect[]
 /** Building, re-reading the nonce (and which of our hashes is mined) from chain. */
 export function toSyncing(
   ctx: Context,
-  opts: BuildingOpts & { thenBuild?: boolean },
+  opts: BuildingOpts & { thenBuild?: boolean; report?: CycleOutcome },
   effects: SenderEffect[],
 ): Step {
   const c = notifyWaiters(ctx, opts.last, effects)
   effects.push({ kind: 'resetNonce', checkHashes: hashesOf(c.tracking) })
+  const phase: BuildingState['phase'] = {
+    kind: 'syncing',
+    awaiting: true,
+    thenBuild: opts.thenBuild ?? false,
+  }
+  if (opts.report) phase.report = opts.report
   const state: BuildingState = {
     tag: 'Building',
     ctx: c,
-    phase: { kind: 'syncing', awaiting: true, thenBuild: opts.thenBuild ?? false },
+    phase,
     feeIncreases: opts.feeIncreases ?? 0,
     underpriced: opts.underpriced,
     last: opts.last ?? opts.prior,
@@ -216,9 +222,13 @@ export function receiptFor(ev: NewHeadEvent, hash: Hash): MinedTx {
   return ev.receipts?.find((r) => r.hash === hash) ?? { hash, blockNumber: ev.blockNumber }
 }
 
-/** First block at which a tx sent now counts as not mined in time. */
-export function untilBlock(ctx: Context, settings: MachineSettings): bigint {
-  const base = ctx.head < 0n ? 0n : ctx.head
+/**
+ * First block at which a tx sent now counts as not mined in time: max_blocks_to_wait_for_mine after
+ * the later of the last head seen and `atBlock`, the chain's block at submission (heads lag).
+ */
+export function untilBlock(ctx: Context, settings: MachineSettings, atBlock?: bigint): bigint {
+  const head = ctx.head < 0n ? 0n : ctx.head
+  const base = atBlock !== undefined && atBlock > head ? atBlock : head
   return base + BigInt(settings.maxBlocksToWaitForMine)
 }
 

@@ -104,8 +104,12 @@ export type BuildPhase =
   | { kind: 'idle' }
   | { kind: 'proposing'; nonce: bigint; floor?: Fees }
   | { kind: 'sending'; nonce: bigint; fees: Fees; opHashes: Hash[] }
-  /** Waiting for `nonceReset` (`awaiting`), or to ask again on the next head after it failed; `thenBuild`: propose once synced. */
-  | { kind: 'syncing'; awaiting: boolean; thenBuild: boolean }
+  /**
+   * Waiting for `nonceReset` (`awaiting`), or to ask again on the next head after it failed; `thenBuild`:
+   * propose once synced; `report`: the cycle's outcome to tell waiters unless the chain shows one of
+   * our transactions mined.
+   */
+  | { kind: 'syncing'; awaiting: boolean; thenBuild: boolean; report?: CycleOutcome }
 
 export interface BuildingState {
   tag: 'Building'
@@ -157,11 +161,17 @@ export type SenderEvent =
   /** Every block, in order; `update` is the signer's AddressUpdate from the NewHead, if any. */
   | { kind: 'newHead'; blockNumber: bigint; update?: AddressUpdate; receipts?: MinedTx[] }
   | { kind: 'proposal'; result: ProposalResult }
-  /** `hash` is the hash of the signed tx (the driver knows it before sending). */
+  /**
+   * `hash` is the hash of the signed tx (the driver knows it before sending). `atBlock`: the chain's
+   * latest block when it was submitted, if the driver read it; the wait for mining counts from the
+   * later of it and the last head seen (heads lag the chain, and a head mined before the submission
+   * must not count as a block the tx failed to get into).
+   */
   | {
       kind: 'sendResult'
       hash: Hash
       result: { kind: 'sent' } | { kind: 'error'; error: SendErrorKind; message?: string }
+      atBlock?: bigint
     }
   /** The node no longer knows `hash` and the signer's nonce has not moved. */
   | { kind: 'txDropped'; hash: Hash }
@@ -171,6 +181,8 @@ export type SenderEvent =
         | { kind: 'hard'; hash: Hash }
         | { kind: 'soft' }
         | { kind: 'error'; error: SendErrorKind; hash?: Hash; message?: string }
+      /** As for sendResult. */
+      atBlock?: bigint
     }
   /** Answer to `resetNonce`: the chain's (latest) nonce, and which of the checked hashes is mined. */
   | {
