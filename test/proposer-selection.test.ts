@@ -4,7 +4,6 @@ import {
   applyPaymasterDeposits,
   balanceCap,
   bundleEconomics,
-  dropCrossSenderOps,
   selectCandidates,
 } from '../src/builder/selection.js'
 import { bundleFees, requiredOpFees } from '../src/chain/fee-math.js'
@@ -88,15 +87,6 @@ describe('candidate selection', () => {
     const r = selectCandidates(ops, { required, maxBundleGas: 10_000_000n, maxBundleSize: 2 })
     expect(r.selected).toHaveLength(2)
     expect(r.skipped).toEqual([{ hash: ops[2]!.hash, reason: 'bundle_size' }])
-  })
-
-  it('drops an op whose validation touches another sender of the bundle', () => {
-    const victim = poolOp(10)
-    const toucher = poolOp(11, {}, { [addr(10)]: { '0x01': '0x02' } })
-    const bystander = poolOp(12, {}, { [addr(99)]: { '0x01': '0x02' } })
-    const r = dropCrossSenderOps([victim, toucher, bystander])
-    expect(r.kept).toEqual([victim, bystander])
-    expect(r.skipped).toEqual([{ hash: toucher.hash, reason: 'touches_other_sender' }])
   })
 
   it('accounts a paymaster deposit across the bundle', () => {

@@ -62,28 +62,6 @@ export function selectCandidates(
   return { selected, skipped }
 }
 
-/** Addresses an op's validation involves besides its own sender. */
-export function touchedAddresses(c: PoolOp): Address[] {
-  const out: Address[] = []
-  if (c.op.factory) out.push(c.op.factory)
-  if (c.op.paymaster) out.push(c.op.paymaster)
-  for (const a of Object.keys(c.validation.accessedStorage) as Address[]) out.push(a)
-  return out.filter((a) => a.toLowerCase() !== c.op.sender.toLowerCase())
-}
-
-/** Drops ops whose validation touches another sender of the bundle (it could invalidate that op). */
-export function dropCrossSenderOps(ops: PoolOp[]): { kept: PoolOp[]; skipped: SkippedOp[] } {
-  const senders = new Set(ops.map((c) => c.op.sender.toLowerCase()))
-  const kept: PoolOp[] = []
-  const skipped: SkippedOp[] = []
-  for (const c of ops) {
-    if (touchedAddresses(c).some((a) => senders.has(a.toLowerCase()))) {
-      skipped.push({ hash: c.hash, reason: 'touches_other_sender' })
-    } else kept.push(c)
-  }
-  return { kept, skipped }
-}
-
 /** Accounts each paymaster's deposit across the bundle: an op its paymaster can no longer cover is dropped. */
 export function applyPaymasterDeposits(
   ops: PoolOp[],
