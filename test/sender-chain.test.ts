@@ -300,6 +300,32 @@ describe('a sender whose heads lag the chain', () => {
   })
 })
 
+describe('a reorg', () => {
+  it('un-mines a bundle: the nonce is re-read and the ops, back in the pool, are bundled again on the new branch', async () => {
+    rig = await startSenderRig()
+    const op = await rig.addOp('v0.7')
+    const snapshot = await rig.rpc<string>('evm_snapshot')
+    await rig.mineUntilMined([op])
+    const first = await rig.opReceipt('v0.7', op)
+    expect(first.nonce).toBe(0n)
+    await waitFor(() => rig!.sender.status().nonce === '1', 'the nonce to move on')
+
+    // Back to before the bundle; a longer branch without it (the pool's watcher goes by block number,
+    // so the reorg shows once the new branch outgrows the old one).
+    expect(await rig.rpc('evm_revert', [snapshot])).toBe(true)
+    await rig.rpc('anvil_dropAllTransactions')
+    for (let i = 0; i < 3; i++) await rig.mine()
+    await waitFor(async () => (await rig!.pool.getOp(op)) !== undefined, 'the op back in the pool')
+    await rig.waitLog('reorg: head went back')
+    await rig.mineUntilMined([op])
+    const again = await rig.opReceipt('v0.7', op)
+    expect(again.success).toBe(true)
+    expect(again.nonce).toBe(0n) // the nonce the reorg gave back, not 1
+    expect(again.receipt.blockHash).not.toBe(first.receipt.blockHash)
+    expect(await rig.pool.getOp(op)).toBeUndefined()
+  })
+})
+
 describe('a failing RPC endpoint', () => {
   it('the submit URL refuses connections for a while: the driver keeps going and lands the ops when it is back', async () => {
     rig = await startSenderRig()
@@ -321,6 +347,32 @@ describe('a failing RPC endpoint', () => {
     expect(r.success).toBe(true)
     expect(r.nonce).toBe(0n)
     expect(rig.logs.filter((l) => l.msg === 'bundle sender run failed; starting over')).toEqual([])
+  })
+
+  it('the node took the bundle but the answer was lost: counted as maybe sent, recognised when mined', async () => {
+    let lost = 0
+    rig = await startSenderRig({
+      wrapSubmitter: (raw) => ({
+        name: 'lossy',
+        cancel: (t, signer) => raw.cancel(t, signer),
+        async send(tx, o) {
+          await raw.send(tx, o)
+          lost++
+          throw new Error('socket hang up') // the response never came back
+        },
+      }),
+    })
+    const op = await rig.addOp('v0.7')
+    await rig.mine()
+    const failed = await rig.waitLog('bundle send failed', (l) => l.error === 'unavailable')
+    const inNode = await rig.waitPending(() => true, 'the bundle in the node')
+    expect(inNode.hash).toBe(failed.txHash)
+    expect(lost).toBe(1)
+    await rig.mine()
+    await rig.waitLog('bundle mined', (l) => l.txHash === inNode.hash)
+    expect(await rig.pool.getMinedOp(op)).toMatchObject({ transactionHash: inNode.hash, success: true })
+    await waitFor(() => rig!.sender.status().nonce === '1', 'the nonce to move on')
+    expect(lost).toBe(1) // nothing resent at the spent nonce
   })
 })
 

@@ -269,19 +269,34 @@ export class BundleSender {
     switch (effect.kind) {
       case 'propose':
         this.armTimer()
-        void this.propose(effect).then((ev) => this.push(ev))
+        this.answer(this.propose(effect), (message) => ({
+          kind: 'proposal',
+          result: { kind: 'error', message },
+        }))
         return
       case 'send':
-        void this.send(effect).then((ev) => this.push(ev))
+        this.answer(this.send(effect), (message) => ({
+          kind: 'sendResult',
+          hash: `0x${'00'.repeat(32)}`,
+          result: { kind: 'error', error: 'rejected', message },
+        }))
         return
       case 'cancel':
-        void this.cancel(effect).then((ev) => this.push(ev))
+        this.answer(this.cancel(effect), (message) => ({
+          kind: 'cancelResult',
+          result: { kind: 'error', error: 'rejected', message },
+        }))
         return
       case 'resetNonce':
-        void this.resetNonce(effect.checkHashes).then((ev) => this.push(ev))
+        this.answer(this.resetNonce(effect.checkHashes), (message) => ({
+          kind: 'nonceReset',
+          result: { kind: 'error', message },
+        }))
         return
       case 'removeOps':
-        void this.removeOps(effect.txHash, effect.opHashes)
+        this.removeOps(effect.txHash, effect.opHashes).catch((err) =>
+          this.log.error({ err: errorMessage(err) }, 'removing mined ops failed'),
+        )
         return
       case 'notify':
         for (const w of this.waiting.splice(0)) w(effect.result)
@@ -293,6 +308,21 @@ export class BundleSender {
         this.metrics.count(effect.name, this.deps.index, effect.labels)
         return
     }
+  }
+
+  /**
+   * The machine waits for exactly one answer per answer-bearing effect: an unexpected throw still
+   * answers (as an error), so the machine never waits forever and the process never sees an
+   * unhandled rejection.
+   */
+  private answer(p: Promise<SenderEvent>, onError: (message: string) => SenderEvent): void {
+    p.then(
+      (ev) => this.push(ev),
+      (err) => {
+        this.log.error({ err: errorMessage(err) }, 'sender effect failed unexpectedly')
+        this.push(onError(errorMessage(err)))
+      },
+    )
   }
 
   private async propose(e: Extract<SenderEffect, { kind: 'propose' }>): Promise<SenderEvent> {

@@ -20,6 +20,7 @@ import { BundleSender, type BundleSenderSettings } from '../../src/builder/sende
 import { createSignerManager } from '../../src/builder/signer/create.js'
 import type { SignerManager } from '../../src/builder/signer/types.js'
 import { RawTransactionSender } from '../../src/builder/submit/raw.js'
+import type { TransactionSender } from '../../src/builder/submit/types.js'
 import { chainSpecFor } from '../../src/chain/chain-spec.js'
 import { type EntryPointVersion, entryPointAbi } from '../../src/chain/entrypoint.js'
 import { FeeEstimator } from '../../src/chain/fees.js'
@@ -55,6 +56,8 @@ export interface PoolTx {
 export interface SenderRigOptions {
   settings?: Partial<BundleSenderSettings>
   proposer?: Partial<ProposerSettings>
+  /** Wraps the raw sender (to the fault proxy) the sender submits through. */
+  wrapSubmitter?: (raw: TransactionSender) => TransactionSender
 }
 
 /**
@@ -237,11 +240,9 @@ async function assemble(
     proposer,
     pool: heads.gated(pool),
     signers,
-    submitter: new RawTransactionSender({
-      submitUrl: submitProxy.url,
-      chainId: chain.chainId,
-      timeoutMs: 5_000,
-    }),
+    submitter: (opts.wrapSubmitter ?? ((r) => r))(
+      new RawTransactionSender({ submitUrl: submitProxy.url, chainId: chain.chainId, timeoutMs: 5_000 }),
+    ),
     client: chain.client,
     settings: { ...DEFAULT_SETTINGS, ...opts.settings },
     logger,
