@@ -92,7 +92,10 @@ export interface SenderRig {
   sendBundleNowBounded(timeoutMs?: number): Promise<BundleResult>
   /** The signer's transactions waiting in anvil's mempool. */
   pendingTxs(): Promise<PoolTx[]>
-  /** Waits (bounded) for a pending signer transaction matching `pred`. */
+  /**
+   * Waits (bounded) for a pending signer transaction matching `pred` that the sender has taken as its
+   * transaction in flight (so the next block is judged against it).
+   */
   waitPending(pred: (tx: PoolTx) => boolean, what: string): Promise<PoolTx>
   /** Waits (bounded) for a log line with this message (and matching `pred`). */
   waitLog(msg: string, pred?: (l: LogLine) => boolean): Promise<LogLine>
@@ -311,7 +314,9 @@ async function assemble(
       what,
       { intervalMs: 50 },
     )
-    return found as PoolTx
+    const tx = found as PoolTx
+    await waitFor(() => sender.status().inFlight === tx.hash, `the sender to track ${tx.hash}`)
+    return tx
   }
 
   return {

@@ -162,6 +162,7 @@ export function toCancelling(
       maxFeePerGas: floor.maxFeePerGas,
       maxPriorityFeePerGas: floor.maxPriorityFeePerGas,
       feeIncreases: cancelFeeIncreases,
+      block: ctx.head,
     }),
   )
   const state: CancellingState = {
