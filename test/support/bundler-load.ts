@@ -8,13 +8,18 @@ import {
   createPublicClient,
   decodeEventLog,
   defineChain,
+  encodeFunctionData,
   type Hash,
   type Hex,
   http,
+  numberToHex,
+  type PrivateKeyAccount,
   type PublicClient,
   toEventSelector,
 } from 'viem'
-import type { EntryPointVersion } from '../../src/chain/entrypoint.js'
+import { chainSpecFor } from '../../src/chain/chain-spec.js'
+import { type EntryPointVersion, entryPointArtifact } from '../../src/chain/entrypoint.js'
+import { requiredPreVerificationGas } from '../../src/chain/gas.js'
 import {
   type PackedUserOperation,
   type UserOperation,
@@ -25,7 +30,16 @@ import type { Deployment } from '../../src/dev/deploy.js'
 import { opsInCalldata, USER_OPERATION_EVENT } from '../../src/rpc/bundle-decode.js'
 import { encodeUserOp } from '../../src/rpc/encode.js'
 import { mapLimit } from '../../src/util/concurrency.js'
-import { buildOp, newOwner } from '../harness/account.js'
+import {
+  buildOp,
+  currentFees,
+  DUMMY_SIGNATURE,
+  executeCallData,
+  newOwner,
+  SENDER_FUNDING,
+  signUserOp,
+  simpleAccountAddress,
+} from '../harness/account.js'
 import type { TestChain } from '../harness/chain.js'
 import type { Run } from './conveyor-process.js'
 
@@ -88,11 +102,14 @@ export function buildFreshOps(
   version: EntryPointVersion,
   n: number,
   concurrency = 16,
-): Promise<BuiltOp[]> {
+): Promise<(BuiltOp & { owner: PrivateKeyAccount })[]> {
   return mapLimit(
     Array.from({ length: n }, (_, i) => i),
     concurrency,
-    () => buildOp(chain, version, { owner: newOwner() }),
+    async () => {
+      const owner = newOwner()
+      return { ...(await buildOp(chain, version, { owner })), owner }
+    },
   )
 }
 
@@ -218,10 +235,180 @@ export async function stopConveyor(run: Run | undefined, timeoutMs = 15_000): Pr
   })
 }
 
+/**
+ * `n` SimpleAccounts deployed straight through the v0.7 factory (anyone may call createAccount
+ * there) by one funded EOA, each account funded for its prefunds: a quick warm-up for load runs
+ * that should not spend their time or pool on first ops.
+ */
+export async function deployAccounts(chain: TestChain, n: number, concurrency = 16): Promise<LoadAccount[]> {
+  const factory = chain.deployment.factories['v0.7']
+  const abi = entryPointArtifact('v0.7', 'SimpleAccountFactory').abi
+  const deployer = newOwner()
+  await chain.client.request({
+    method: 'anvil_setBalance' as never,
+    params: [deployer.address, numberToHex(10n ** 21n)] as never,
+  })
+  const fees = await currentFees(chain)
+  const start = await chain.client.getTransactionCount({ address: deployer.address, blockTag: 'pending' })
+  const owners = Array.from({ length: n }, () => newOwner())
+  const hashes = await mapLimit(owners, concurrency, async (owner, i) => {
+    const raw = await deployer.signTransaction({
+      type: 'eip1559',
+      chainId: chain.chainId,
+      nonce: start + i,
+      to: factory,
+      data: encodeFunctionData({ abi, functionName: 'createAccount', args: [owner.address, 0n] }),
+      gas: 500_000n,
+      ...fees,
+    })
+    return chain.client.request({ method: 'eth_sendRawTransaction', params: [raw] })
+  })
+  const accounts = await mapLimit(owners, concurrency, async (owner, i) => {
+    const receipt = await chain.client.waitForTransactionReceipt({
+      hash: hashes[i] as Hash,
+      pollingInterval: 100,
+      timeout: 60_000,
+    })
+    if (receipt.status !== 'success') throw new Error(`createAccount for ${owner.address} reverted`)
+    const sender = await simpleAccountAddress(chain, 'v0.7', owner.address)
+    await chain.client.request({
+      method: 'anvil_setBalance' as never,
+      params: [sender, numberToHex(SENDER_FUNDING)] as never,
+    })
+    return { owner, sender, nonce: 0n }
+  })
+  return accounts
+}
+
 /** The p-th percentile (0–100) of `values` by nearest rank; NaN when empty. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN
   const sorted = [...values].sort((a, b) => a - b)
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)))
   return sorted[rank - 1] as number
+}
+
+/** A deployed SimpleAccount the load generator drives: one op in flight, nonces counted locally. */
+export interface LoadAccount {
+  owner: PrivateKeyAccount
+  sender: Address
+  nonce: bigint
+}
+
+export interface OpGas {
+  verificationGasLimit: bigint
+  callGasLimit: bigint
+}
+
+/**
+ * The account's next op (a zero-value call to its owner), signed, without a round trip to the node:
+ * nonce from the local count, gas and fees as given, preVerificationGas as the bundler requires.
+ */
+export async function nextOp(
+  chain: TestChain,
+  version: EntryPointVersion,
+  account: LoadAccount,
+  gas: OpGas,
+  fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint },
+): Promise<BuiltOp> {
+  let op: UserOperation = {
+    sender: account.sender,
+    nonce: account.nonce,
+    callData: executeCallData(version, account.owner.address, 0n, '0x'),
+    ...gas,
+    preVerificationGas: 0n,
+    ...fees,
+    signature: DUMMY_SIGNATURE,
+  }
+  op = {
+    ...op,
+    preVerificationGas: requiredPreVerificationGas(
+      { ...op, signature: `0x${'ff'.repeat(65)}` },
+      chainSpecFor(chain.chainId),
+    ),
+  }
+  op.signature = await signUserOp(chain, version, op, account.owner)
+  const hash = userOpHash(op, chain.deployment.entryPoints[version], chain.chainId, version)
+  return { op, hash, sender: account.sender }
+}
+
+export interface OpReceiptSeen {
+  /** performance.now() when the receipt was first seen. */
+  at: number
+  txHash: Hash
+  success: boolean
+}
+
+/**
+ * Watches many userOpHashes for their eth_getUserOperationReceipt with batched polls (100 per
+ * request), so a load generator with hundreds of ops in flight does not flood the bundler.
+ */
+export class ReceiptWatcher {
+  private readonly waiting = new Map<Hash, (r: OpReceiptSeen) => void>()
+  private timer?: NodeJS.Timeout
+  private polling = false
+
+  constructor(
+    private readonly rpcUrl: string,
+    private readonly intervalMs = 50,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.poll(), this.intervalMs)
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  get inFlight(): number {
+    return this.waiting.size
+  }
+
+  wait(hash: Hash): Promise<OpReceiptSeen> {
+    return new Promise((resolve) => this.waiting.set(hash, resolve))
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.waiting.size === 0) return
+    this.polling = true
+    try {
+      const hashes = [...this.waiting.keys()]
+      const chunks: Hash[][] = []
+      for (let i = 0; i < hashes.length; i += 100) chunks.push(hashes.slice(i, i + 100))
+      await Promise.all(chunks.map((c) => this.pollChunk(c)))
+    } catch {
+      // a failed poll is retried on the next tick
+    } finally {
+      this.polling = false
+    }
+  }
+
+  private async pollChunk(hashes: Hash[]): Promise<void> {
+    const body = hashes.map((h, i) => ({
+      jsonrpc: '2.0',
+      id: i,
+      method: 'eth_getUserOperationReceipt',
+      params: [h],
+    }))
+    const res = await fetch(this.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    })
+    const at = performance.now()
+    const answers = (await res.json()) as {
+      id: number
+      result?: { success: boolean; receipt: { transactionHash: Hash } } | null
+    }[]
+    for (const a of answers) {
+      const hash = hashes[a.id]
+      if (!hash || !a.result) continue
+      const resolve = this.waiting.get(hash)
+      this.waiting.delete(hash)
+      resolve?.({ at, txHash: a.result.receipt.transactionHash, success: a.result.success })
+    }
+  }
 }
