@@ -170,7 +170,9 @@ describe('a competing transaction the ops cannot outbid', () => {
     })
     const competingHash = await rig.rpc<Hash>('eth_sendRawTransaction', [competing])
     await rig.rpc('evm_setBlockGasLimit', [numberToHex(5_000_000n)])
-    expect((await rig.pendingTxs()).map((t) => t.hash)).toEqual([competingHash])
+    const pool = async () => (await rig!.pendingTxs()).map((t) => t.hash)
+    await waitFor(async () => (await pool()).includes(competingHash), 'the competing tx in the node')
+    expect(await pool()).toEqual([competingHash])
 
     // The driver finds its bundle gone, resends over its floor, hears "replacement underpriced" until
     // no op pays the raised tip, then waits max_replacement_underpriced_blocks blocks and cancels.
@@ -290,6 +292,8 @@ describe('a sender whose heads lag the chain', () => {
     await waitFor(() => rig!.sender.status().phase !== 'proposing', 'the replacement proposal to end')
     rig.heads.setLimit(undefined)
     expect(await result).toMatchObject({ kind: 'mined', txHash: bundle.hash })
+    // The pool follows the chain on its own (it may be slower than the sender's own check).
+    await waitFor(async () => (await rig!.pool.getMinedOp(op)) !== undefined, 'the pool to see the op mined')
     expect(await rig.pool.getMinedOp(op)).toMatchObject({ transactionHash: bundle.hash, success: true })
     await waitFor(() => rig!.sender.status().nonce === String(bundle.nonce + 1n), 'the nonce to move on')
     expect(await rig.pendingTxs()).toEqual([])
