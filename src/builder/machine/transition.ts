@@ -6,7 +6,8 @@
  * - Building: waits for a trigger (idle), or waits for the answer to one effect: `proposing`,
  *   `sending`, `syncing` (re-reading the nonce). Carries the fee-increase count and the
  *   underpriced meta-state (block first priced out). A replacement or rebuild proposes at once.
- * - Pending: a bundle is out; until head ≥ sent block + max_blocks_to_wait_for_mine.
+ * - Pending: a bundle is out; until head ≥ sent block + max_blocks_to_wait_for_mine (sent block: the
+ *   later of the last head and the chain's block at submission, `atBlock`, as heads may lag).
  *   → Building when mined (ops removed, nonce+1), dropped (rebuild now above the floor),
  *   not mined in time (replacement now, both fees ≥ last·(100+pct)/100 rounded up), or the nonce
  *   was used by another tx (re-read the nonce; the ops stay in the pool).
@@ -21,7 +22,7 @@
  *
  * EVENTS (plain data, from the driver): trigger{timer|manual} · newHead{blockNumber, update?,
  * receipts?} (a block is also the auto-mode trigger) · proposal{bundle|none|error} ·
- * sendResult{hash, sent|error kind} · txDropped{hash} · cancelResult{hard|soft|error} ·
+ * sendResult{hash, sent|error kind, atBlock?} · txDropped{hash} · cancelResult{hard|soft|error, atBlock?} ·
  * nonceReset{chainNonce, mined?} · setMode.
  *
  * EFFECTS (plain data, for the driver): propose{nonce, feeFloor?} · send{nonce, fees, opHashes} ·
@@ -31,6 +32,10 @@
  * resetNonce) is outstanding at a time and its answer comes back as the matching event; heads
  * and triggers may arrive in between. The driver restarts its bundle_max_send_interval_millis
  * timer whenever it performs `propose`, and fires `trigger{timer}` when it runs out.
+ *
+ * No bundle (none or error) while a tx of ours is out at the nonce (a replacement was being built):
+ * re-read the nonce and our hashes first, since ours may just have been mined; the no-bundle answer
+ * reaches sendBundleNow callers only if none was.
  *
  * Send errors: already_known = sent. nonce_too_low = stop and re-read the nonce and our hashes
  * (never resend at nonce+1 blind). replacement_underpriced = floor over the attempted fees, rebuild
