@@ -16,6 +16,7 @@ import { type EntryPointVersion, entryPointAbi } from '../src/chain/entrypoint.j
 import { opMaxCost, opMaxGas, requiredPreVerificationGas } from '../src/chain/gas.js'
 import { type UserOperation, userOpHash } from '../src/chain/userop.js'
 import { buildOp, currentFees, newOwner } from './harness/account.js'
+import { bundleOps } from './harness/bundle.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
 import { deployVerifyingPaymaster, withVerifyingPaymaster } from './harness/paymaster.js'
 import { type BuilderRig, startBuilderRig } from './support/builder-rig.js'
@@ -276,6 +277,27 @@ describe.each(versions)('bundle proposer on anvil (%s)', (version) => {
     const sent = await rig.send(p.bundle)
     expect(sent.status).toBe('success')
     expect(sent.events.map((e) => e.success)).toEqual([true, true])
+  })
+
+  it('ops mined elsewhere since admission leave the pool without penalising their entities (AA10, AA25)', async () => {
+    await freshRig()
+    const deployed = newOwner()
+    await bundleOps(chain, version, [(await buildOp(chain, version, { owner: deployed })).op])
+    const first = await buildOp(chain, version, { owner: newOwner() }) // factory op: comes back AA10
+    const second = await buildOp(chain, version, { owner: deployed }) // nonce 1: comes back AA25
+    for (const o of [first, second]) await rig.pool.addOp(entryPoint, o.op)
+    // Mined by another bundler, before the pool has processed that block.
+    await rig.pool.stop()
+    const mined = await bundleOps(chain, version, [first.op, second.op])
+    expect(mined.events.map((e) => e.success)).toEqual([true, true])
+
+    const p = await rig.proposer.propose({ entryPoint, signer: rig.bundler.address, shardIndex: 0 })
+    expect(p.kind).toBe('none')
+    const reasons = Object.fromEntries(p.rejected.map((r) => [r.hash, r.reason]))
+    expect(reasons[first.hash]).toMatch(/^AA10/)
+    expect(reasons[second.hash]).toMatch(/^AA25/)
+    expect(p.entityUpdates).toEqual([])
+    for (const o of [first, second]) expect(await inPool(o.hash)).toBe(false)
   })
 
   it('says priced_out when the fee floor prices every op out, and no_ops on an empty shard', async () => {

@@ -202,7 +202,7 @@ export class BundleProposer {
         if (changed) return { c, error: `code of ${changed} changed since admission` }
         return { c: { ...c, validation: v } }
       } catch (err) {
-        if (err instanceof RpcError) return { c, error: err.message }
+        if (err instanceof RpcError) return { c, error: rejectionReason(err) }
         throw err // a failed RPC call is not the op's fault: the sender retries the whole proposal
       }
     })
@@ -393,14 +393,17 @@ export class BundleProposer {
   private reject(report: ProposalReport, c: PoolOp, reason: string): void {
     const rejected: RejectedOp = { hash: c.hash, reason }
     report.rejected.push(rejected)
+    this.metrics.rejected.inc({ reason: aaCode(reason) ?? 'other' })
+    this.log.info({ userOpHash: c.hash, sender: c.op.sender, reason }, 'op rejected by the proposer')
+    // A used nonce (AA25) or an account already deployed by this op's initCode (AA10) means the op
+    // was mined, e.g. by our own bundle an instant ago: it leaves the pool, nobody broke a rule.
+    if (STALE_OP_CODES.has(aaCode(reason) ?? '')) return
     const blamed = blameOf(c, reason) ?? { kind: 'account' as const, address: c.op.sender }
     const staked = stakeOf(c.validation, blamed.kind)
     report.entityUpdates.push({
       entity: blamed,
       kind: staked ? 'staked_invalidation' : 'unstaked_invalidation',
     })
-    this.metrics.rejected.inc({ reason: aaCode(reason) ?? 'other' })
-    this.log.info({ userOpHash: c.hash, sender: c.op.sender, reason }, 'op rejected by the proposer')
   }
 
   private async reportToPool(entryPoint: Address, report: ProposalReport): Promise<void> {
@@ -416,6 +419,8 @@ export class BundleProposer {
 
 type BlamedKind = 'account' | 'factory' | 'paymaster'
 
+const STALE_OP_CODES = new Set(['AA10', 'AA25'])
+
 /** AA1x blames the factory, AA3x the paymaster, AA2x the account; other reasons blame no entity. */
 export function blameOf(c: PoolOp, reason: string): { kind: BlamedKind; address: Address } | undefined {
   const code = aaCode(reason)
@@ -424,6 +429,12 @@ export function blameOf(c: PoolOp, reason: string): { kind: BlamedKind; address:
   if (category === 'paymaster' && c.op.paymaster) return { kind: 'paymaster', address: c.op.paymaster }
   if (category === 'account') return { kind: 'account', address: c.op.sender }
   return undefined
+}
+
+/** The EntryPoint's reason ("AA25 invalid account nonce") when the rejection carries one. */
+function rejectionReason(err: RpcError): string {
+  const reason = (err.data as { reason?: unknown } | undefined)?.reason
+  return typeof reason === 'string' && aaCode(reason) ? reason : err.message
 }
 
 function entityAddress(c: PoolOp, kind: BlamedKind): Address | undefined {
