@@ -41,7 +41,9 @@
  * (never resend at nonce+1 blind). replacement_underpriced = floor over the attempted fees, rebuild
  * now. unavailable = maybe sent: tracked as in flight (floor, mined check), wait for a trigger.
  * underpriced / insufficient_funds / rejected / intrinsic_gas_too_low / condition_not_met = not
- * taken: ops stay in the pool, wait for a trigger, reason in `last` and the log.
+ * taken: ops stay in the pool, wait for a trigger, reason in `last` and the log. (On
+ * condition_not_met the driver first rejects the ops whose validation storage moved and pushes a
+ * trigger itself, so the rebuild comes at once: see builder/condition.ts.)
  */
 import { onBuilding } from './building.js'
 import { onCancelling, onCancelPending } from './cancelling.js'
