@@ -5,6 +5,7 @@
 import { type Address, type Hash, type Hex, numberToHex } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildOp, currentFees, newOwner } from './harness/account.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
 import {
   type BuiltOp,
@@ -70,47 +71,70 @@ describe('builder restart while a bundle is pending (anvil, mining on demand)', 
     return { run, rpcUrl: ready.rpcUrl as string }
   }
 
+  const mine = () => chain.client.request({ method: 'evm_mine' as never, params: [] as never })
+
+  async function fundedKey(): Promise<{ key: Hex; signer: Address }> {
+    const key: Hex = generatePrivateKey()
+    const signer: Address = privateKeyToAddress(key)
+    await chain.client.request({
+      method: 'anvil_setBalance' as never,
+      params: [signer, numberToHex(10n ** 21n)] as never,
+    })
+    return { key, signer }
+  }
+
+  /**
+   * A first process bundles three ops in one bundle (manual mode until all three are pooled), the
+   * bundle waits in the node's mempool, and the process is killed with no chance to clean up.
+   */
+  async function pendAndKill(key: Hex, signer: Address, nonce: number) {
+    const entryPoint = chain.deployment.entryPoints[VERSION]
+    const first = await startNode(key, 'manual')
+    const batch = await buildFreshOps(chain, VERSION, 3)
+    await sendOps(first.rpcUrl, entryPoint, batch)
+    await jsonRpc(first.rpcUrl, 'debug_bundler_setBundlingMode', ['auto'])
+    const hashes = batch.map((b) => b.hash.toLowerCase() as Hash)
+    let pending: { hash: Hash; input: Hex } | undefined
+    await waitFor(async () => {
+      pending = (await pendingTxsFrom(chain.url, signer)).get(nonce)
+      if (!pending) return false
+      const inBundle = opHashesInBundle(pending.input, entryPoint, chain.chainId, VERSION)
+      return hashes.every((h) => inBundle.includes(h))
+    }, 'the first bundle, carrying all three ops, to be pending in the node')
+    first.run.child.kill('SIGKILL')
+    expect((await first.run.exited(10_000)).signal).toBe('SIGKILL')
+    expect((await pendingTxsFrom(chain.url, signer)).get(nonce)?.hash).toBe(pending!.hash)
+    return {
+      batch,
+      hashes,
+      pending: pending!,
+      pendingOps: opHashesInBundle(pending!.input, entryPoint, chain.chainId, VERSION),
+    }
+  }
+
   it.each(SCENARIOS)(
     '%s: each op of the pending bundle mined once, no nonce reused, bundling goes on',
     async (scenario) => {
-      const key: Hex = generatePrivateKey()
-      const signer: Address = privateKeyToAddress(key)
-      await chain.client.request({
-        method: 'anvil_setBalance' as never,
-        params: [signer, numberToHex(10n ** 21n)] as never,
-      })
+      const { key, signer } = await fundedKey()
       const entryPoint = chain.deployment.entryPoints[VERSION]
       const startBlock = await chain.client.getBlockNumber()
       const startNonce = await chain.client.getTransactionCount({ address: signer })
 
-      // 1. The first process bundles three ops in one bundle; the bundle waits in the node's mempool.
-      const first = await startNode(key, 'manual')
-      const batchA = await buildFreshOps(chain, VERSION, 3)
-      await sendOps(first.rpcUrl, entryPoint, batchA)
-      // Manual until all three are pooled, so one bundle carries them all.
-      await jsonRpc(first.rpcUrl, 'debug_bundler_setBundlingMode', ['auto'])
-      const aHashes = batchA.map((b) => b.hash.toLowerCase() as Hash)
-      let pending: { hash: Hash; input: Hex } | undefined
-      await waitFor(async () => {
-        pending = (await pendingTxsFrom(chain.url, signer)).get(startNonce)
-        if (!pending) return false
-        const inBundle = opHashesInBundle(pending.input, entryPoint, chain.chainId, VERSION)
-        return aHashes.every((h) => inBundle.includes(h))
-      }, 'the first bundle, carrying all three ops, to be pending in the node')
-      const pendingOps = opHashesInBundle(pending!.input, entryPoint, chain.chainId, VERSION)
-
-      // 2. Killed with no chance to clean up, the bundle still pending.
-      first.run.child.kill('SIGKILL')
-      expect((await first.run.exited(10_000)).signal).toBe('SIGKILL')
-      expect((await pendingTxsFrom(chain.url, signer)).get(startNonce)?.hash).toBe(pending!.hash)
+      // 1–2. A bundle of three ops pending in the node, its bundler killed.
+      const {
+        batch: batchA,
+        hashes: aHashes,
+        pending,
+        pendingOps,
+      } = await pendAndKill(key, signer, startNonce)
       if (scenario === 'mined while down') {
-        await chain.client.request({ method: 'evm_mine' as never, params: [] as never })
-        expect((await chain.client.getTransactionReceipt({ hash: pending!.hash })).status).toBe('success')
+        await mine()
+        expect((await chain.client.getTransactionReceipt({ hash: pending.hash })).status).toBe('success')
       } else if (scenario === 'dropped while down') {
         // As when the node restarts and forgets its mempool.
         await chain.client.request({
           method: 'anvil_dropTransaction' as never,
-          params: [pending!.hash] as never,
+          params: [pending.hash] as never,
         })
         expect((await pendingTxsFrom(chain.url, signer)).size).toBe(0)
       }
@@ -132,7 +156,7 @@ describe('builder restart while a bundle is pending (anvil, mining on demand)', 
       const all = [...new Set([...pendingOps, ...aHashes, ...bHashes])]
       let events = new Map<Hash, { txHash: Hash; blockNumber: bigint; success: boolean }[]>()
       for (let i = 0; i < MAX_MINED_BLOCKS; i++) {
-        await chain.client.request({ method: 'evm_mine' as never, params: [] as never })
+        await mine()
         const head = await chain.client.getBlockNumber()
         events = await userOpEvents(chain.client, entryPoint, startBlock + 1n, head)
         if (all.every((h) => events.has(h))) break
@@ -140,7 +164,7 @@ describe('builder restart while a bundle is pending (anvil, mining on demand)', 
       }
       // A few more blocks: a duplicate inclusion would show up now if the new process resent anything.
       for (let i = 0; i < 3; i++) {
-        await chain.client.request({ method: 'evm_mine' as never, params: [] as never })
+        await mine()
         await new Promise((r) => setTimeout(r, 300))
       }
       const head = await chain.client.getBlockNumber()
@@ -169,9 +193,9 @@ describe('builder restart while a bundle is pending (anvil, mining on demand)', 
       for (const h of pendingOps) {
         const minedIn = events.get(h)?.[0]?.txHash
         if (scenario === 'dropped while down') expect(signerTxHashes.has(minedIn!)).toBe(true)
-        else expect(minedIn).toBe(pending!.hash)
+        else expect(minedIn).toBe(pending.hash)
       }
-      if (scenario !== 'dropped while down') expect(pendingNonceTx?.hash).toBe(pending!.hash)
+      if (scenario !== 'dropped while down') expect(pendingNonceTx?.hash).toBe(pending.hash)
       const bundlesOfB = new Set(bHashes.map((h) => events.get(h)?.[0]?.txHash))
       for (const txHash of bundlesOfB) {
         const tx = txs.find((t) => t.hash === txHash)
@@ -180,11 +204,11 @@ describe('builder restart while a bundle is pending (anvil, mining on demand)', 
       }
 
       // The new process is still alive and bundling: one more op goes through.
-      const [late] = (await buildFreshOps(chain, VERSION, 1)) as [BuiltOp]
+      const late = (await buildFreshOps(chain, VERSION, 1))[0] as BuiltOp
       await sendOps(second.rpcUrl, entryPoint, [late])
       await waitFor(
         async () => {
-          await chain.client.request({ method: 'evm_mine' as never, params: [] as never })
+          await mine()
           const r = await jsonRpc<{ success: boolean } | null>(second.rpcUrl, 'eth_getUserOperationReceipt', [
             late.hash,
           ])
@@ -198,4 +222,90 @@ describe('builder restart while a bundle is pending (anvil, mining on demand)', 
     },
     180_000,
   )
+  /**
+   * The pending bundle cannot be mined (blocks are made smaller than its gas limit, as a base fee
+   * above its maxFeePerGas would on geth, which keeps such a transaction pooled), so the new process,
+   * having taken it over, replaces it after max_blocks_to_wait_for_mine with what its own pool holds.
+   */
+  describe('a stuck pending bundle replaced by the new process', () => {
+    const stuck: {
+      pendingOps: Hash[]
+      startBlock: bigint
+      startNonce: number
+      signer?: Address
+      replacement?: Hash
+    } = { pendingOps: [], startBlock: 0n, startNonce: 0 }
+
+    it('the new process replaces it at the same nonce with its own ops', async () => {
+      const { key, signer } = await fundedKey()
+      const entryPoint = chain.deployment.entryPoints[VERSION]
+      stuck.signer = signer
+      stuck.startBlock = await chain.client.getBlockNumber()
+      stuck.startNonce = await chain.client.getTransactionCount({ address: signer })
+      const { pending, pendingOps } = await pendAndKill(key, signer, stuck.startNonce)
+      stuck.pendingOps = pendingOps
+      const { gas } = await chain.client.getTransaction({ hash: pending.hash })
+      const setGasLimit = (g: bigint) =>
+        chain.client.request({ method: 'evm_setBlockGasLimit' as never, params: [numberToHex(g)] as never })
+      await setGasLimit(gas - 1n)
+      try {
+        await mine()
+        expect((await pendingTxsFrom(chain.url, signer)).get(stuck.startNonce)?.hash).toBe(pending.hash)
+
+        const second = await startNode(key, 'auto')
+        // A new op that pays enough for the replacement's raised fees.
+        const fees = await currentFees(chain)
+        const fresh = await buildOp(chain, VERSION, {
+          owner: newOwner(),
+          overrides: {
+            maxFeePerGas: fees.maxFeePerGas * 4n,
+            maxPriorityFeePerGas: fees.maxPriorityFeePerGas * 4n,
+            preVerificationGas: 60_000n,
+          },
+        })
+        await sendOps(second.rpcUrl, entryPoint, [fresh])
+        let events = new Map<Hash, { txHash: Hash }[]>()
+        await waitFor(
+          async () => {
+            await mine()
+            const head = await chain.client.getBlockNumber()
+            events = await userOpEvents(chain.client, entryPoint, stuck.startBlock + 1n, head)
+            return events.has(fresh.hash.toLowerCase() as Hash)
+          },
+          'the new op to be mined',
+          { intervalMs: 300 },
+        )
+        const txs = await minedTxsFrom(
+          chain.client,
+          [signer],
+          stuck.startBlock + 1n,
+          await chain.client.getBlockNumber(),
+        )
+        stuck.replacement = events.get(fresh.hash.toLowerCase() as Hash)?.[0]?.txHash
+        const replacement = txs.find((t) => t.hash === stuck.replacement)
+        expect(replacement?.nonce).toBe(stuck.startNonce)
+        expect(replacement?.hash).not.toBe(pending.hash)
+      } finally {
+        await setGasLimit(30_000_000n)
+      }
+    }, 120_000)
+
+    // KNOWN BUG (reported): the taken-over bundle's ops are not in the new process's pool, so the
+    // replacement drops them and they are never mined although the bundler accepted them. Fix: on
+    // takeover, decode the pending bundle's handleOps calldata and admit its ops to the pool.
+    // Turn this into it(...) once fixed.
+    it.fails('every op of the stuck bundle is still mined exactly once', async () => {
+      expect(stuck.replacement, 'the replacement step ran').toBeDefined()
+      const entryPoint = chain.deployment.entryPoints[VERSION]
+      // Blocks are big again: plenty of chances to bundle whatever is pooled.
+      for (let i = 0; i < 6; i++) {
+        await mine()
+        await new Promise((r) => setTimeout(r, 300))
+      }
+      const head = await chain.client.getBlockNumber()
+      const events = await userOpEvents(chain.client, entryPoint, stuck.startBlock + 1n, head)
+      const counts = Object.fromEntries(stuck.pendingOps.map((h) => [h, events.get(h)?.length ?? 0]))
+      expect(counts).toEqual(Object.fromEntries(stuck.pendingOps.map((h) => [h, 1])))
+    }, 60_000)
+  })
 })
