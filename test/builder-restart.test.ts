@@ -290,11 +290,9 @@ describe('builder restart while a bundle is pending (anvil, mining on demand)', 
       }
     }, 120_000)
 
-    // KNOWN BUG (reported): the taken-over bundle's ops are not in the new process's pool, so the
-    // replacement drops them and they are never mined although the bundler accepted them. Fix: on
-    // takeover, decode the pending bundle's handleOps calldata and admit its ops to the pool.
-    // Turn this into it(...) once fixed.
-    it.fails('every op of the stuck bundle is still mined exactly once', async () => {
+    // The taken-over bundle's ops are not in the new process's pool until the sender re-admits them
+    // from its calldata: without that, the replacement would drop them and they would never be mined.
+    it('every op of the stuck bundle is still mined exactly once', async () => {
       expect(stuck.replacement, 'the replacement step ran').toBeDefined()
       const entryPoint = chain.deployment.entryPoints[VERSION]
       // Blocks are big again: plenty of chances to bundle whatever is pooled.

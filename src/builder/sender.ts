@@ -1,5 +1,8 @@
 import type { Address, Hash, PublicClient } from 'viem'
 import { keccak256 } from 'viem'
+import { opsInCalldata } from '../chain/bundle-calldata.js'
+import { versionOf } from '../chain/entrypoint.js'
+import { unpackUserOp, userOpHash } from '../chain/userop.js'
 import type { Pool } from '../pool/types.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import type { Proposal } from './bundle.js'
@@ -22,7 +25,7 @@ import { SenderMetrics } from './sender-metrics.js'
 import type { BalanceMonitor } from './signer/balance.js'
 import type { SignerLease, SignerManager } from './signer/types.js'
 import { SendError, type TransactionSender } from './submit/types.js'
-import { ChainTracker } from './tracker.js'
+import { ChainTracker, type LeftoverTx } from './tracker.js'
 
 export interface BundleSenderSettings extends MachineSettings {
   /** Auto mode: build when this long has passed without a bundle attempt, even with no new block. */
@@ -35,7 +38,7 @@ export interface BundleSenderDeps {
   chainId: number
   entryPoints: Address[]
   proposer: { propose(req: ProposeRequest): Promise<Proposal> }
-  pool: Pick<Pool, 'removeOps' | 'subscribeNewHeads'>
+  pool: Pick<Pool, 'addOp' | 'removeOps' | 'subscribeNewHeads'>
   signers: SignerManager
   submitter: TransactionSender
   client: PublicClient
@@ -467,11 +470,43 @@ export class BundleSender {
       if (mined) this.observeMined(mined)
       const leftover = mined ? undefined : await tracker.findLeftover().catch(() => undefined)
       const inFlight =
-        leftover?.nonce === chainNonce ? { hash: leftover.hash, fees: leftover.fees } : undefined
+        leftover?.nonce === chainNonce
+          ? { hash: leftover.hash, fees: leftover.fees, opHashes: await this.readmit(leftover) }
+          : undefined
       return { kind: 'nonceReset', result: { kind: 'ok', chainNonce, mined, inFlight } }
     } catch (err) {
       return { kind: 'nonceReset', result: { kind: 'error', message: errorMessage(err) } }
     }
+  }
+
+  /**
+   * The ops of a bundle we take over (a previous run's) are not in this run's pool: put them back,
+   * so that if the bundle has to be replaced the replacement carries them instead of dropping them.
+   * An op that no longer validates is refused by the pool as usual.
+   */
+  private async readmit(leftover: LeftoverTx): Promise<Hash[]> {
+    const entryPoint = this.deps.entryPoints.find((e) => e.toLowerCase() === leftover.to?.toLowerCase())
+    const packed = entryPoint && leftover.input ? opsInCalldata(leftover.input) : undefined
+    if (!entryPoint || !packed) return []
+    const hashes: Hash[] = []
+    for (const p of packed) {
+      const op = unpackUserOp(p)
+      const hash = userOpHash(op, entryPoint, this.deps.chainId, versionOf(entryPoint) ?? 'v0.7')
+      try {
+        await this.deps.pool.addOp(entryPoint, op)
+        hashes.push(hash)
+      } catch (err) {
+        this.log.info(
+          { userOpHash: hash, err: errorMessage(err) },
+          'op of a taken-over bundle not re-admitted',
+        )
+      }
+    }
+    this.log.info(
+      { txHash: leftover.hash, ops: packed.length, readmitted: hashes.length },
+      'taken-over bundle ops re-admitted',
+    )
+    return hashes
   }
 
   private async removeOps(txHash: Hash, opHashes: Hash[]): Promise<void> {

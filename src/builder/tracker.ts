@@ -1,4 +1,4 @@
-import type { Address, Hash, PublicClient } from 'viem'
+import type { Address, Hash, Hex, PublicClient } from 'viem'
 import type { Fees, MinedTx } from './machine/types.js'
 
 /** A transaction from our key pending in the node at the chain's nonce. */
@@ -6,6 +6,8 @@ export interface LeftoverTx {
   nonce: bigint
   hash: Hash
   fees: Fees
+  to?: Address
+  input?: Hex
 }
 
 /**
@@ -74,12 +76,16 @@ export class ChainTracker {
       nonce: latest,
       hash: tx.hash,
       fees: { maxFeePerGas: BigInt(tx.maxFeePerGas), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas) },
+      to: tx.to ?? undefined,
+      input: tx.input,
     }
   }
 }
 
 interface RawPoolTx {
   hash?: Hash
+  to?: Address | null
+  input?: Hex
   maxFeePerGas?: string
   maxPriorityFeePerGas?: string
 }

@@ -1,13 +1,6 @@
-import {
-  type Address,
-  decodeAbiParameters,
-  decodeFunctionData,
-  type Hash,
-  type Hex,
-  parseAbiItem,
-  toEventSelector,
-} from 'viem'
-import { PACKED_USER_OP_COMPONENTS, type PackedUserOperation } from '../chain/userop.js'
+import { type Address, decodeAbiParameters, type Hash, type Hex, parseAbiItem, toEventSelector } from 'viem'
+
+export { opsInCalldata } from '../chain/bundle-calldata.js'
 
 /**
  * Pure decoding of what a mined bundle left behind: its handleOps calldata (to recover the op the
@@ -26,48 +19,6 @@ const TOPIC = {
   userOperationEvent: toEventSelector(USER_OPERATION_EVENT),
   revertReason: toEventSelector(USER_OPERATION_REVERT_REASON),
   beforeExecution: toEventSelector(BEFORE_EXECUTION),
-}
-
-const BUNDLE_ABI = [
-  {
-    type: 'function',
-    name: 'handleOps',
-    stateMutability: 'nonpayable',
-    inputs: [
-      { name: 'ops', type: 'tuple[]', components: PACKED_USER_OP_COMPONENTS },
-      { name: 'beneficiary', type: 'address' },
-    ],
-    outputs: [],
-  },
-  {
-    type: 'function',
-    name: 'handleAggregatedOps',
-    stateMutability: 'nonpayable',
-    inputs: [
-      {
-        name: 'opsPerAggregator',
-        type: 'tuple[]',
-        components: [
-          { name: 'userOps', type: 'tuple[]', components: PACKED_USER_OP_COMPONENTS },
-          { name: 'aggregator', type: 'address' },
-          { name: 'signature', type: 'bytes' },
-        ],
-      },
-      { name: 'beneficiary', type: 'address' },
-    ],
-    outputs: [],
-  },
-] as const
-
-/** The packed ops of a handleOps / handleAggregatedOps call, or undefined for any other calldata. */
-export function opsInCalldata(data: Hex): PackedUserOperation[] | undefined {
-  try {
-    const call = decodeFunctionData({ abi: BUNDLE_ABI, data })
-    if (call.functionName === 'handleOps') return [...call.args[0]]
-    return call.args[0].flatMap((g) => [...g.userOps])
-  } catch {
-    return undefined
-  }
 }
 
 /** A node of a callTracer trace: what we read of it. */

@@ -134,8 +134,9 @@ export class HeadGate {
     this.delivered = head.blockNumber
   }
 
-  gated(pool: LocalPool): Pick<Pool, 'removeOps' | 'subscribeNewHeads'> {
+  gated(pool: LocalPool): Pick<Pool, 'addOp' | 'removeOps' | 'subscribeNewHeads'> {
     return {
+      addOp: (ep, op) => pool.addOp(ep, op),
       removeOps: (ep, hashes) => pool.removeOps(ep, hashes),
       subscribeNewHeads: (addresses) => {
         const inner = pool.subscribeNewHeads(addresses)[Symbol.asyncIterator]()

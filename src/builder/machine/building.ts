@@ -282,7 +282,7 @@ function onNonceReset(s: BuildingState, ev: Ev<'nonceReset'>, settings: MachineS
       kind: 'bundle' as const,
       fees: leftover.fees,
       sentBlock: ctx.head,
-      opHashes: [],
+      opHashes: leftover.opHashes ?? [],
     }
     ctx = { ...ctx, tracking: recordSent(ctx.tracking, tx, settings.replacementFeePercentIncrease) }
     effects.push(

@@ -197,7 +197,12 @@ export type SenderEvent =
              * send in this run (a previous run's bundle, or another process's): taken over as the
              * bundle in flight, so it is waited for, replaced or cancelled instead of collided with.
              */
-            inFlight?: { hash: Hash; fees: Fees }
+            inFlight?: {
+              hash: Hash
+              fees: Fees
+              /** Its ops, re-admitted to the pool, so a replacement carries them and a mine removes them. */
+              opHashes?: Hash[]
+            }
           }
         | { kind: 'error'; message: string }
     }
