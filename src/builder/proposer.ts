@@ -13,6 +13,7 @@ import {
 } from '../chain/revert.js'
 import { packUserOp } from '../chain/userop.js'
 import type { EntityUpdate, Pool, PoolOp } from '../pool/types.js'
+import { BlockReads } from '../sim/precheck-state.js'
 import { type BundleCandidate, bundleStorageConflicts, type StorageConflict } from '../sim/rules/index.js'
 import type { ValidationResult, Validator } from '../sim/types.js'
 import { mapLimit } from '../util/concurrency.js'
@@ -195,9 +196,11 @@ export class BundleProposer {
     blockNumber: bigint,
     report: ProposalReport,
   ): Promise<PoolOp[]> {
+    // One block for the whole bundle: its block and each contract's code are read once.
+    const reads = new BlockReads(this.deps.client)
     const results = await mapLimit(ops, this.deps.settings.simulationConcurrency, async (c) => {
       try {
-        const v = await this.deps.validator.validate(entryPoint, c.op, { blockNumber })
+        const v = await this.deps.validator.validate(entryPoint, c.op, { blockNumber, reads })
         const changed = changedCode(c.validation, v)
         if (changed) return { c, error: `code of ${changed} changed since admission` }
         return { c: { ...c, validation: v } }

@@ -49,13 +49,12 @@ export function opExecutionGasLimit(op: UserOperation): bigint {
 
 /** Calldata gas under EIP-2028 (4 per zero byte, 16 otherwise) and the EIP-7623 floor's token count. */
 export function calldataCost(data: Hex): { gas: bigint; tokens: bigint } {
-  let zeros = 0n
-  let nonZeros = 0n
-  for (const b of hexToBytes(data)) {
-    if (b === 0) zeros++
-    else nonZeros++
-  }
-  return { gas: zeros * 4n + nonZeros * 16n, tokens: zeros + nonZeros * 4n }
+  // Count with plain numbers: a bundle's calldata is tens of kilobytes, far below 2^53.
+  let zeros = 0
+  const bytes = hexToBytes(data)
+  for (const b of bytes) if (b === 0) zeros++
+  const nonZeros = bytes.length - zeros
+  return { gas: BigInt(zeros * 4 + nonZeros * 16), tokens: BigInt(zeros + nonZeros * 4) }
 }
 
 /**

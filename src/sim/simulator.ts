@@ -4,7 +4,7 @@ import type { UserOperation } from '../chain/userop.js'
 import { invalidParams, RpcError } from '../util/errors.js'
 import { maxBig } from './bigmath.js'
 import { precheckOp } from './precheck.js'
-import { readPrecheckState } from './precheck-state.js'
+import { BlockReads, readPrecheckState } from './precheck-state.js'
 import { checkValidationOutcome, rejectionForRevert } from './reject.js'
 import type { SimSettings } from './settings.js'
 import {
@@ -49,7 +49,7 @@ export class Simulator implements Validator {
     const { client, settings } = this.deps
     // Pin the block: the prechecks, the simulation and the code hashes must all see one state.
     const blockNumber = opts.blockNumber ?? (await client.getBlockNumber({ cacheTime: 0 }))
-    const state = await readPrecheckState(client, op, blockNumber)
+    const state = await readPrecheckState(opts.reads ?? new BlockReads(client), op, blockNumber)
     // The builder's re-simulation pins a block and skips prechecks (fees are its own filter).
     if (opts.precheck ?? opts.blockNumber === undefined) precheckOp(op, state, settings)
 

@@ -1,4 +1,4 @@
-import type { Address, Hash, Hex } from 'viem'
+import type { Address, Block, Hash, Hex } from 'viem'
 import type { UserOperation } from '../chain/userop.js'
 
 export interface StakeInfo {
@@ -41,6 +41,17 @@ export interface ValidateOptions {
    * fees are the builder's own filter).
    */
   precheck?: boolean
+  /**
+   * Reads shared by the simulations of one bundle at one block (the block, each contract's code),
+   * so they are fetched once; see BlockReads. Without it every call reads afresh.
+   */
+  reads?: ChainReads
+}
+
+/** The block and code reads a simulation needs, possibly shared across the ops of one bundle. */
+export interface ChainReads {
+  block(blockNumber: bigint): Promise<Block>
+  code(address: Address, blockNumber: bigint): Promise<Hex>
 }
 
 /** Validates one op against one EntryPoint; throws RpcError with the ERC-4337 code on rejection. */
