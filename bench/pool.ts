@@ -25,6 +25,7 @@ import { LocalPool } from '../src/pool/pool.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
 import type { ValidationResult, Validator } from '../src/sim/types.js'
+import { percentile } from './support/timing.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -93,10 +94,6 @@ function offlineClient(): PublicClient {
       },
     }),
   }) as PublicClient
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN
 }
 
 const heapMb = () => {
