@@ -126,12 +126,15 @@ export async function buildOp(
       args: [owner.address, salt],
     })
   }
-  // Priced with an all-non-zero 65-byte signature: enough for whatever ECDSA signature comes.
-  op.preVerificationGas = requiredPreVerificationGas(
-    { ...op, signature: `0x${'ff'.repeat(65)}` },
-    chainSpecFor(chain.chainId),
-  )
   op = { ...op, ...params.overrides }
+  // Priced after the overrides (fee and gas fields change the op's calldata), with an all-non-zero
+  // 65-byte signature: enough for whatever ECDSA signature comes.
+  if (params.overrides?.preVerificationGas === undefined) {
+    op.preVerificationGas = requiredPreVerificationGas(
+      { ...op, signature: `0x${'ff'.repeat(65)}` },
+      chainSpecFor(chain.chainId),
+    )
+  }
 
   if (params.fund ?? true) {
     await chain.client.request({
