@@ -92,6 +92,7 @@ export async function startApp(ctx: AppContext): Promise<App> {
       logger: log.child({ part: 'rpc' }),
       enableDebug: cfg.rpc.enable_debug_methods,
       maxBodyBytes: cfg.rpc.max_request_body_bytes,
+      opLookupBlockDistance: cfg.rpc.op_lookup_block_distance,
       host: cfg.rpc.host,
       port: cfg.rpc.port,
     })

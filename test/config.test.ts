@@ -55,6 +55,7 @@ describe('defaults', () => {
       port: 3000,
       enable_debug_methods: true,
       max_request_body_bytes: 1 << 20,
+      op_lookup_block_distance: 10_000n,
     })
     expect(cfg.max_bundle_size).toBe(128)
     expect(cfg.max_blocks_to_wait_for_mine).toBe(2)

@@ -173,6 +173,11 @@ export const configSchema = z
           help: 'Largest JSON-RPC request body accepted.',
           default: 1 << 20,
         }),
+        op_lookup_block_distance: opt({
+          type: bigint({ min: 1n, unit: 'blocks' }),
+          help: 'How far back eth_getUserOperationByHash/Receipt search the chain for ops the pool no longer remembers (eth_getLogs range).',
+          default: 10_000n,
+        }),
       })
       .strict()
       .default({}),
