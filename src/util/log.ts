@@ -19,6 +19,17 @@ export const REDACT_PATHS = [
   '*.headers.authorization',
   'relayAuthKey',
   '*.relayAuthKey',
+  // The config's own spellings (cfg.signer.private_keys, cfg.builder.flashbots_relay_auth_key, …).
+  'private_keys',
+  '*.private_keys',
+  '*.*.private_keys',
+  '*.*.mnemonic',
+  'flashbots_relay_auth_key',
+  '*.flashbots_relay_auth_key',
+  '*.*.flashbots_relay_auth_key',
+  'bloxroute_auth_header',
+  '*.bloxroute_auth_header',
+  '*.*.bloxroute_auth_header',
 ]
 
 export type Logger = pino.Logger
