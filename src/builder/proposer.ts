@@ -13,6 +13,7 @@ import {
 } from '../chain/revert.js'
 import { packUserOp } from '../chain/userop.js'
 import type { EntityUpdate, Pool, PoolOp } from '../pool/types.js'
+import { settleValidation } from '../sim/batch-outcome.js'
 import { BlockReads } from '../sim/precheck-state.js'
 import { type BundleCandidate, bundleStorageConflicts, type StorageConflict } from '../sim/rules/index.js'
 import type { ValidationResult, Validator } from '../sim/types.js'
@@ -198,16 +199,26 @@ export class BundleProposer {
   ): Promise<PoolOp[]> {
     // One block for the whole bundle: its block and each contract's code are read once.
     const reads = new BlockReads(this.deps.client)
-    const results = await mapLimit(ops, this.deps.settings.simulationConcurrency, async (c) => {
-      try {
-        const v = await this.deps.validator.validate(entryPoint, c.op, { blockNumber, reads })
-        const changed = changedCode(c.validation, v)
-        if (changed) return { c, error: `code of ${changed} changed since admission` }
-        return { c: { ...c, validation: v } }
-      } catch (err) {
-        if (err instanceof RpcError) return { c, error: rejectionReason(err) }
-        throw err // a failed RPC call is not the op's fault: the sender retries the whole proposal
-      }
+    const { validator, settings } = this.deps
+    const opts = { blockNumber, reads, concurrency: settings.simulationConcurrency }
+    // validateMany simulates the bundle in one eth_call when it can; otherwise one call per op.
+    const outcomes = validator.validateMany
+      ? await validator.validateMany(
+          entryPoint,
+          ops.map((c) => c.op),
+          opts,
+        )
+      : await mapLimit(ops, settings.simulationConcurrency, (c) =>
+          settleValidation(validator.validate(entryPoint, c.op, opts)),
+        )
+    const results = ops.map((c, i): { c: PoolOp; error?: string } => {
+      const outcome = outcomes[i]
+      if (!outcome) throw new Error(`validator returned ${outcomes.length} outcomes for ${ops.length} ops`)
+      // A rejection is the op's fault; a failed RPC call was thrown: the sender retries the proposal.
+      if (!outcome.ok) return { c, error: rejectionReason(outcome.error) }
+      const changed = changedCode(c.validation, outcome.result)
+      if (changed) return { c, error: `code of ${changed} changed since admission` }
+      return { c: { ...c, validation: outcome.result } }
     })
     const kept: PoolOp[] = []
     for (const r of results) {

@@ -1,7 +1,10 @@
 import { type Address, type Hash, type Hex, keccak256, type PublicClient } from 'viem'
-import { versionOf } from '../chain/entrypoint.js'
+import { type EntryPointVersion, versionOf } from '../chain/entrypoint.js'
 import type { UserOperation } from '../chain/userop.js'
+import { mapLimit } from '../util/concurrency.js'
 import { invalidParams, RpcError } from '../util/errors.js'
+import { simulateBatch } from './batch-call.js'
+import { settleValidation } from './batch-outcome.js'
 import { maxBig } from './bigmath.js'
 import { precheckOp } from './precheck.js'
 import { BlockReads, readPrecheckState } from './precheck-state.js'
@@ -16,7 +19,14 @@ import {
   withSimulationCode,
 } from './sim-call.js'
 import type { RuleChecker, ValidationTrace, ValidationTracer } from './tracer-seam.js'
-import type { ValidateOptions, ValidationResult, Validator } from './types.js'
+import type {
+  ChainReads,
+  ValidateManyOptions,
+  ValidateOptions,
+  ValidationOutcome,
+  ValidationResult,
+  Validator,
+} from './types.js'
 import { toValidationResult } from './validation-result.js'
 
 export interface SimulatorDeps {
@@ -31,10 +41,24 @@ export interface SimulatorDeps {
 
 const wallClock = () => BigInt(Math.floor(Date.now() / 1000))
 
+/** Traced validations in flight in validateMany when the caller does not say. */
+const DEFAULT_CONCURRENCY = 16
+
+/** One op's simulation at a pinned block, before and after the call: what both paths share. */
+interface OpSimulation {
+  entryPoint: Address
+  version: EntryPointVersion
+  op: UserOperation
+  blockNumber: bigint
+  reads: ChainReads
+  state: Awaited<ReturnType<typeof readPrecheckState>>
+}
+
 /**
  * Admission validation of one op: prechecks, then simulateValidation by eth_call with the
  * EntryPointSimulations override at one pinned block, then the outcome checks (signature,
- * aggregator, time range). Throws RpcError with the ERC-4337 code on rejection.
+ * aggregator, time range). Throws RpcError with the ERC-4337 code on rejection. validateMany does
+ * the same for many ops at one block, in one eth_call when no tracer is in use.
  */
 export class Simulator implements Validator {
   constructor(private readonly deps: SimulatorDeps) {}
@@ -44,15 +68,10 @@ export class Simulator implements Validator {
     op: UserOperation,
     opts: ValidateOptions = {},
   ): Promise<ValidationResult> {
-    const version = versionOf(entryPoint)
-    if (!version) throw invalidParams(`unsupported entry point ${entryPoint}`)
-    const { client, settings } = this.deps
+    const version = supported(entryPoint)
     // Pin the block: the prechecks, the simulation and the code hashes must all see one state.
-    const blockNumber = opts.blockNumber ?? (await client.getBlockNumber({ cacheTime: 0 }))
-    const state = await readPrecheckState(opts.reads ?? new BlockReads(client), op, blockNumber)
-    // The builder's re-simulation pins a block and skips prechecks (fees are its own filter).
-    if (opts.precheck ?? opts.blockNumber === undefined) precheckOp(op, state, settings)
-
+    const blockNumber = opts.blockNumber ?? (await this.head())
+    const sim = await this.prepare(entryPoint, version, op, blockNumber, opts)
     const call: SimulationCall = {
       entryPoint,
       version,
@@ -60,17 +79,84 @@ export class Simulator implements Validator {
       blockNumber,
       stateOverride: withSimulationCode(version, entryPoint),
     }
-    let trace: ValidationTrace | undefined
-    let outcome: CallOutcome
     if (this.deps.tracer) {
-      trace = await this.deps.tracer.trace(call)
-      outcome = trace.outcome
-    } else {
-      outcome = await callSimulation(client, call)
+      const trace = await this.deps.tracer.trace(call)
+      return this.conclude(sim, trace.outcome, trace)
     }
+    return this.conclude(sim, await callSimulation(this.deps.client, call))
+  }
+
+  async validateMany(
+    entryPoint: Address,
+    ops: readonly UserOperation[],
+    opts: ValidateManyOptions = {},
+  ): Promise<ValidationOutcome[]> {
+    const blockNumber = opts.blockNumber ?? (await this.head())
+    const pinned = { ...opts, blockNumber, precheck: opts.precheck ?? opts.blockNumber === undefined }
+    // The tracer needs each op's own trace: one call per op, as validate makes it.
+    if (this.deps.tracer) {
+      return mapLimit(ops, opts.concurrency ?? DEFAULT_CONCURRENCY, (op) =>
+        settleValidation(this.validate(entryPoint, op, pinned)),
+      )
+    }
+    const version = versionOf(entryPoint)
+    if (!version) return ops.map(() => ({ ok: false, error: unsupported(entryPoint) }))
+    const reads = pinned.reads ?? new BlockReads(this.deps.client)
+    const prepared = await Promise.all(
+      ops.map((op) =>
+        settleSimulation(this.prepare(entryPoint, version, op, blockNumber, { ...pinned, reads })),
+      ),
+    )
+    const ready = prepared.flatMap((p) => (p.ok ? [p.sim] : []))
+    // The eth_call gets the block's gas limit: one the node accepts, ample for a bundle's ops.
+    const block = await reads.block(blockNumber)
+    const outcomes = await simulateBatch(this.deps.client, {
+      entryPoint,
+      version,
+      ops: ready.map((s) => s.op),
+      blockNumber,
+      gas: block.gasLimit,
+    })
+    let next = 0
+    return Promise.all(
+      prepared.map((p) => {
+        if (!p.ok) return { ok: false as const, error: p.error }
+        const outcome = outcomes[next++] as CallOutcome
+        return settleValidation(this.conclude(p.sim, outcome))
+      }),
+    )
+  }
+
+  private head(): Promise<bigint> {
+    return this.deps.client.getBlockNumber({ cacheTime: 0 })
+  }
+
+  /** The chain reads at the block and, when asked, the admission prechecks. */
+  private async prepare(
+    entryPoint: Address,
+    version: EntryPointVersion,
+    op: UserOperation,
+    blockNumber: bigint,
+    opts: ValidateOptions,
+  ): Promise<OpSimulation> {
+    const reads = opts.reads ?? new BlockReads(this.deps.client)
+    const state = await readPrecheckState(reads, op, blockNumber)
+    // The builder's re-simulation pins a block and skips prechecks (fees are its own filter).
+    if (opts.precheck ?? opts.blockNumber === undefined) precheckOp(op, state, this.deps.settings)
+    return { entryPoint, version, op, blockNumber, reads, state }
+  }
+
+  /** The simulation's outcome decoded and checked: the result, or the RpcError it is rejected with. */
+  private async conclude(
+    sim: OpSimulation,
+    outcome: CallOutcome,
+    trace?: ValidationTrace,
+  ): Promise<ValidationResult> {
+    const { op, state, blockNumber } = sim
+    const { settings } = this.deps
     if (!outcome.ok) throw rejectionForRevert(outcome.revert)
 
-    const raw = decodeSimulateValidation(version, outcome.data)
+    const raw = decodeSimulateValidation(sim.version, outcome.data)
     const codeHashes: Record<Address, Hash> = { ...trace?.codeHashes }
     const known: [Address | undefined, Hex | undefined][] = [
       [op.sender, state.senderCode],
@@ -81,8 +167,7 @@ export class Simulator implements Validator {
       if (address && code !== undefined) codeHashes[address] = keccak256(code)
     const aggregator = raw.aggregatorInfo.aggregator
     if (BigInt(aggregator) > 1n && !codeHashes[aggregator]) {
-      const code = (await client.getCode({ address: aggregator, blockNumber })) ?? '0x'
-      codeHashes[aggregator] = keccak256(code)
+      codeHashes[aggregator] = keccak256(await sim.reads.code(aggregator, blockNumber))
     }
 
     const result = toValidationResult(
@@ -94,7 +179,7 @@ export class Simulator implements Validator {
     const now = this.deps.now?.() ?? maxBig(wallClock(), state.timestamp)
     checkValidationOutcome(result, now, settings)
     if (trace && this.deps.ruleChecker) {
-      const [violation] = this.deps.ruleChecker.check(trace, { entryPoint, op, result })
+      const [violation] = this.deps.ruleChecker.check(trace, { entryPoint: sim.entryPoint, op, result })
       if (violation)
         throw new RpcError(violation.code, `${violation.rule}: ${violation.message}`, {
           rule: violation.rule,
@@ -102,5 +187,27 @@ export class Simulator implements Validator {
         })
     }
     return result
+  }
+}
+
+function supported(entryPoint: Address): EntryPointVersion {
+  const version = versionOf(entryPoint)
+  if (!version) throw unsupported(entryPoint)
+  return version
+}
+
+function unsupported(entryPoint: Address): RpcError {
+  return invalidParams(`unsupported entry point ${entryPoint}`)
+}
+
+/** A precheck rejection is the op's outcome; node trouble is thrown. */
+async function settleSimulation(
+  p: Promise<OpSimulation>,
+): Promise<{ ok: true; sim: OpSimulation } | { ok: false; error: RpcError }> {
+  try {
+    return { ok: true, sim: await p }
+  } catch (err) {
+    if (err instanceof RpcError) return { ok: false, error: err }
+    throw err
   }
 }

@@ -1,5 +1,6 @@
 import type { Address, Block, Hash, Hex } from 'viem'
 import type { UserOperation } from '../chain/userop.js'
+import type { RpcError } from '../util/errors.js'
 
 export interface StakeInfo {
   address: Address
@@ -54,9 +55,27 @@ export interface ChainReads {
   code(address: Address, blockNumber: bigint): Promise<Hex>
 }
 
+/** Options of Validator.validateMany: those of validate, for every op. */
+export interface ValidateManyOptions extends ValidateOptions {
+  /** Simulations in flight when each op needs a call of its own (a tracer is in use). */
+  concurrency?: number
+}
+
+/** One op's validation among many: its result, or the RpcError validate would have thrown. */
+export type ValidationOutcome = { ok: true; result: ValidationResult } | { ok: false; error: RpcError }
+
 /** Validates one op against one EntryPoint; throws RpcError with the ERC-4337 code on rejection. */
 export interface Validator {
   validate(entryPoint: Address, op: UserOperation, opts?: ValidateOptions): Promise<ValidationResult>
+  /**
+   * The ops' validations at one block, each on its own (no op sees another's state changes), one
+   * outcome per op in order. Throws only what validate would throw other than RpcError (node trouble).
+   */
+  validateMany?(
+    entryPoint: Address,
+    ops: readonly UserOperation[],
+    opts?: ValidateManyOptions,
+  ): Promise<ValidationOutcome[]>
 }
 
 /** A user operation as eth_estimateUserOperationGas receives it: gas fields may be missing. */
