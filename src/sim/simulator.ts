@@ -102,26 +102,31 @@ export class Simulator implements Validator {
     const version = versionOf(entryPoint)
     if (!version) return ops.map(() => ({ ok: false, error: unsupported(entryPoint) }))
     const reads = pinned.reads ?? new BlockReads(this.deps.client)
-    const prepared = await Promise.all(
+    const preparing = Promise.all(
       ops.map((op) =>
         settleSimulation(this.prepare(entryPoint, version, op, blockNumber, { ...pinned, reads })),
       ),
     )
-    const ready = prepared.flatMap((p) => (p.ok ? [p.sim] : []))
-    // The eth_call gets the block's gas limit: one the node accepts, ample for a bundle's ops.
-    const block = await reads.block(blockNumber)
-    const outcomes = await simulateBatch(this.deps.client, {
-      entryPoint,
-      version,
-      ops: ready.map((s) => s.op),
-      blockNumber,
-      gas: block.gasLimit,
-    })
+    // Without prechecks no op is refused before its simulation: the call need not wait for the
+    // reads (the code hashes), it runs alongside them.
+    const runs = pinned.precheck ? (await preparing).map((p) => p.ok) : ops.map(() => true)
+    const simulating = reads.block(blockNumber).then((block) =>
+      simulateBatch(this.deps.client, {
+        entryPoint,
+        version,
+        ops: ops.filter((_, i) => runs[i]),
+        blockNumber,
+        // The block's gas limit: one the node accepts, ample for a bundle's ops.
+        gas: block.gasLimit,
+      }),
+    )
+    const [prepared, outcomes] = await Promise.all([preparing, simulating])
     let next = 0
     return Promise.all(
-      prepared.map((p) => {
+      prepared.map((p, i) => {
+        const outcome = runs[i] ? (outcomes[next++] as CallOutcome) : undefined
         if (!p.ok) return { ok: false as const, error: p.error }
-        const outcome = outcomes[next++] as CallOutcome
+        if (!outcome) throw new Error('validateMany: an op was neither refused nor simulated')
         return settleValidation(this.conclude(p.sim, outcome))
       }),
     )
