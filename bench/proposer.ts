@@ -218,6 +218,13 @@ function timedProposer(chain: TestChain, pool: LocalPool, validator: Validator, 
   })
   const timedValidator: Validator = {
     validate: (ep, op, opts) => clock.time('re-simulation (128 ops)', () => validator.validate(ep, op, opts)),
+    // The proposer re-simulates a bundle in one call when the validator can (no tracer).
+    ...(validator.validateMany
+      ? {
+          validateMany: (ep, ops, opts) =>
+            clock.time('re-simulation (128 ops)', () => validator.validateMany!(ep, ops, opts)),
+        }
+      : {}),
   }
   const client = new Proxy(chain.client, {
     get(target, prop, receiver) {
