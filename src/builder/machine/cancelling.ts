@@ -17,6 +17,7 @@ import {
   toIdle,
   toSyncing,
   untilBlock,
+  whileWaiting,
 } from './common.js'
 import { afterSoftCancel, observeHead, recordReplacementUnderpriced, recordSent } from './tracking.js'
 import type {
@@ -35,10 +36,8 @@ type Ev<K extends SenderEvent['kind']> = Extract<SenderEvent, { kind: K }>
 export function onCancelling(s: CancellingState, ev: SenderEvent, settings: MachineSettings): Step {
   switch (ev.kind) {
     case 'setMode':
-      return stay({ ...s, ctx: { ...s.ctx, mode: ev.mode } })
     case 'trigger':
-      if (ev.source === 'manual') return stay({ ...s, ctx: { ...s.ctx, waiters: s.ctx.waiters + 1 } })
-      return ignore(s, ev)
+      return whileWaiting(s, ev)
     case 'newHead': {
       const effects: SenderEffect[] = []
       const ctx = takeHead(s.ctx, ev, effects)
@@ -176,10 +175,8 @@ function nonceMoved(ctx: Context, ev: Ev<'newHead'>, effects: SenderEffect[]): S
 export function onCancelPending(s: CancelPendingState, ev: SenderEvent, settings: MachineSettings): Step {
   switch (ev.kind) {
     case 'setMode':
-      return stay({ ...s, ctx: { ...s.ctx, mode: ev.mode } })
     case 'trigger':
-      if (ev.source === 'manual') return stay({ ...s, ctx: { ...s.ctx, waiters: s.ctx.waiters + 1 } })
-      return ignore(s, ev)
+      return whileWaiting(s, ev)
     case 'txDropped': {
       if (ev.hash !== s.cancelHash) return ignore(s, ev)
       const effects: SenderEffect[] = [

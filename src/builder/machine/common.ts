@@ -43,6 +43,19 @@ export function ignore(state: SenderState, ev: SenderEvent): Step {
   return stay(state, [log('debug', 'event ignored', { state: state.tag, event: ev.kind })])
 }
 
+/**
+ * Mode switches and triggers while a transaction is out (Pending, Cancelling, CancelPending): the
+ * mode is noted; a sendBundleNow caller waits for this cycle's end; the timer has nothing to do.
+ */
+export function whileWaiting(
+  s: Exclude<SenderState, BuildingState>,
+  ev: Extract<SenderEvent, { kind: 'setMode' | 'trigger' }>,
+): Step {
+  if (ev.kind === 'setMode') return stay({ ...s, ctx: { ...s.ctx, mode: ev.mode } })
+  if (ev.source === 'manual') return stay({ ...s, ctx: { ...s.ctx, waiters: s.ctx.waiters + 1 } })
+  return ignore(s, ev)
+}
+
 /** The result a sendBundleNow caller gets when a cycle ends this way; undefined while it goes on. */
 function resultFor(o: CycleOutcome): BundleResult | undefined {
   switch (o.kind) {

@@ -14,6 +14,7 @@ import {
   toIdle,
   toProposing,
   toSyncing,
+  whileWaiting,
 } from './common.js'
 import { latestTx, observeHead } from './tracking.js'
 import type { MachineSettings, PendingState, SenderEffect, SenderEvent, Step } from './types.js'
@@ -21,11 +22,8 @@ import type { MachineSettings, PendingState, SenderEffect, SenderEvent, Step } f
 export function onPending(s: PendingState, ev: SenderEvent, settings: MachineSettings): Step {
   switch (ev.kind) {
     case 'setMode':
-      return stay({ ...s, ctx: { ...s.ctx, mode: ev.mode } })
     case 'trigger':
-      // A sendBundleNow caller waits for this bundle's end; the timer has nothing to do here.
-      if (ev.source === 'manual') return stay({ ...s, ctx: { ...s.ctx, waiters: s.ctx.waiters + 1 } })
-      return ignore(s, ev)
+      return whileWaiting(s, ev)
     case 'txDropped': {
       const latest = latestTx(s.ctx.tracking)
       if (!latest || latest.hash !== ev.hash) return ignore(s, ev)
