@@ -75,7 +75,7 @@ export function encodedOpForCalldata(op: UserOperation): Hex {
   return encodeAbiParameters([{ type: 'tuple', components: PACKED_USER_OP_COMPONENTS }], [packUserOp(op)])
 }
 
-const PVG_PRICING_PLACEHOLDER = 0xffffffffn
+const PVG_FIELD_WORST_CASE = 0xffffffffn
 const allNonZero = (data: Hex): Hex => `0x${'ff'.repeat(size(data))}`
 
 /**
@@ -89,7 +89,7 @@ export function requiredPreVerificationGas(op: UserOperation, spec: ChainSpec): 
   // when the op gets its final PVG and signatures after estimation.
   const encoded = encodedOpForCalldata({
     ...op,
-    preVerificationGas: PVG_PRICING_PLACEHOLDER,
+    preVerificationGas: PVG_FIELD_WORST_CASE,
     signature: allNonZero(op.signature),
     ...(op.paymasterData !== undefined ? { paymasterData: allNonZero(op.paymasterData) } : {}),
   })
