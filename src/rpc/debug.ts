@@ -18,24 +18,22 @@ export function registerDebug(table: MethodTable, deps: DebugDeps): void {
   const { pool } = deps
   const entryPoint = entryPointParser(deps.entryPoints)
   const debug = { debug: true }
+  // The clear-* methods take no params and answer "ok".
+  const noParams = (action: () => Promise<void>) => async (params: unknown) => {
+    positional(params, 0, 0)
+    await action()
+    return 'ok'
+  }
 
   table.register(
     'debug_bundler_clearState',
-    async (params) => {
-      positional(params, 0, 0)
-      await pool.clearState()
-      return 'ok'
-    },
+    noParams(() => pool.clearState()),
     debug,
   )
 
   table.register(
     'debug_bundler_clearMempool',
-    async (params) => {
-      positional(params, 0, 0)
-      await pool.clearMempool()
-      return 'ok'
-    },
+    noParams(() => pool.clearMempool()),
     debug,
   )
 
@@ -78,11 +76,7 @@ export function registerDebug(table: MethodTable, deps: DebugDeps): void {
 
   table.register(
     'debug_bundler_clearReputation',
-    async (params) => {
-      positional(params, 0, 0)
-      await pool.clearReputation()
-      return 'ok'
-    },
+    noParams(() => pool.clearReputation()),
     debug,
   )
 
