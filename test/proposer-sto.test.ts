@@ -1,4 +1,4 @@
-import { type Address, type Hash, keccak256 } from 'viem'
+import { type Address, keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleOps as opsOf } from '../src/builder/bundle.js'
 import {
@@ -10,7 +10,7 @@ import { chainSpecFor } from '../src/chain/chain-spec.js'
 import { ENTRY_POINT_VERSIONS, type EntryPointVersion } from '../src/chain/entrypoint.js'
 import { FeeEstimator } from '../src/chain/fees.js'
 import { userOpHash } from '../src/chain/userop.js'
-import type { EntityUpdate, GetOpsQuery, NewHead, Pool, PoolOp } from '../src/pool/types.js'
+import type { PoolOp } from '../src/pool/types.js'
 import { Erc7562RuleChecker } from '../src/sim/rules/checker.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
@@ -19,6 +19,7 @@ import type { ValidationResult } from '../src/sim/types.js'
 import { buildOp, newOwner } from './harness/account.js'
 import { bundleOps } from './harness/bundle.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
+import { ListPool } from './support/list-pool.js'
 import { fundedSigner, opOutcomes } from './support/relay-bundle.js'
 import { Kind } from './support/rules-actions.js'
 import {
@@ -29,26 +30,6 @@ import {
   type RulesEnv,
   rulesOp,
 } from './support/rules-env.js'
-
-/** The proposer's view of a pool: getOps in the given order; what it removes is recorded. */
-class ListPool implements Pool {
-  removed: Hash[] = []
-  constructor(public ops: PoolOp[]) {}
-  async addOp(): Promise<Hash> {
-    throw new Error('not used')
-  }
-  async getOps(_q: GetOpsQuery): Promise<PoolOp[]> {
-    return this.ops
-  }
-  async removeOps(_ep: Address, hashes: Hash[]): Promise<void> {
-    this.removed.push(...hashes)
-    this.ops = this.ops.filter((o) => !hashes.includes(o.hash))
-  }
-  async updateEntities(_ep: Address, _updates: EntityUpdate[]): Promise<void> {}
-  subscribeNewHeads(): AsyncIterable<NewHead> {
-    throw new Error('not used')
-  }
-}
 
 // ---- pure: which ops the proposer keeps ----
 

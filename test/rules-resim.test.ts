@@ -1,16 +1,17 @@
-import { type Address, type Hash, keccak256, numberToHex, pad } from 'viem'
+import { keccak256, numberToHex, pad } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BundleProposer, DEFAULT_PROPOSER_SETTINGS } from '../src/builder/proposer.js'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
 import { ENTRY_POINT_VERSIONS, type EntryPointVersion } from '../src/chain/entrypoint.js'
 import { userOpHash } from '../src/chain/userop.js'
-import type { EntityUpdate, GetOpsQuery, NewHead, Pool, PoolOp } from '../src/pool/types.js'
+import type { PoolOp } from '../src/pool/types.js'
 import { Erc7562RuleChecker } from '../src/sim/rules/checker.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
 import { JsValidationTracer } from '../src/sim/tracer/js-tracer.js'
 import { newOwner } from './harness/account.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
+import { ListPool } from './support/list-pool.js'
 import { Kind } from './support/rules-actions.js'
 import {
   deployedAccount,
@@ -20,29 +21,6 @@ import {
   type RulesEnv,
   rulesOp,
 } from './support/rules-env.js'
-
-/** A plain in-memory Pool: what the proposer reads and what it removes (the real pool is tested elsewhere). */
-class ListPool implements Pool {
-  removed: Hash[] = []
-  updates: EntityUpdate[] = []
-  constructor(public ops: PoolOp[]) {}
-  async addOp(): Promise<Hash> {
-    throw new Error('not used')
-  }
-  async getOps(_q: GetOpsQuery): Promise<PoolOp[]> {
-    return this.ops
-  }
-  async removeOps(_ep: Address, hashes: Hash[]): Promise<void> {
-    this.removed.push(...hashes)
-    this.ops = this.ops.filter((o) => !hashes.includes(o.hash))
-  }
-  async updateEntities(_ep: Address, updates: EntityUpdate[]): Promise<void> {
-    this.updates.push(...updates)
-  }
-  subscribeNewHeads(): AsyncIterable<NewHead> {
-    throw new Error('not used')
-  }
-}
 
 let chain: TestChain
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { Counter, Histogram, type Registry } from 'prom-client'
  * `conveyor_sender_<name>_total` with the sender index and the effect's labels.
  */
 export class SenderMetrics {
-  private readonly counters = new Map<string, Counter<string>>()
+  private readonly counters = new Map<string, { counter: Counter<string>; keys: string[] }>()
   readonly blocksToMine: Histogram<'sender'>
   readonly opsPerBundle: Histogram<'sender'>
   readonly gasPerBundle: Histogram<'sender'>
@@ -37,34 +37,22 @@ export class SenderMetrics {
   }
 
   count(name: string, sender: number, labels: Record<string, string>): void {
-    const keys = Object.keys(labels).sort()
-    const id = `${name}|${keys.join(',')}`
-    let c = this.counters.get(id)
-    if (!c) {
-      const metricName = `conveyor_sender_${name}_total`
-      // Same name with other label keys cannot be registered twice: fold the labels into one key.
-      const existing = [...this.counters.entries()].find(([k]) => k.startsWith(`${name}|`))
-      if (existing) {
-        existing[1].inc({ sender: String(sender), ...pick(labels, keysOf(existing[0])) })
-        return
-      }
-      c = new Counter({
-        name: metricName,
+    // A metric name has one label set in prometheus: the first use of a name fixes its label keys.
+    let entry = this.counters.get(name)
+    if (!entry) {
+      const keys = Object.keys(labels).sort()
+      const counter = new Counter({
+        name: `conveyor_sender_${name}_total`,
         help: `Bundle sender event: ${name.replaceAll('_', ' ')}`,
         labelNames: ['sender', ...keys],
         registers: this.registry ? [this.registry] : [],
       })
-      this.counters.set(id, c)
+      entry = { counter, keys }
+      this.counters.set(name, entry)
     }
-    c.inc({ sender: String(sender), ...labels })
+    entry.counter.inc({
+      sender: String(sender),
+      ...Object.fromEntries(entry.keys.map((k) => [k, labels[k] ?? ''])),
+    })
   }
-}
-
-function keysOf(id: string): string[] {
-  const rest = id.split('|')[1] ?? ''
-  return rest ? rest.split(',') : []
-}
-
-function pick(labels: Record<string, string>, keys: string[]): Record<string, string> {
-  return Object.fromEntries(keys.map((k) => [k, labels[k] ?? '']))
 }

@@ -66,6 +66,8 @@ interface SentInfo {
   entryPoint: Address
   opHashes: Hash[]
   sentBlock: bigint
+  /** From its receipt, once seen mined. */
+  reverted?: boolean
 }
 
 /**
@@ -512,10 +514,12 @@ export class BundleSender {
   private async removeOps(txHash: Hash, opHashes: Hash[]): Promise<void> {
     const info = this.sent.get(txHash)
     if (!info || info.entryPoint === '0x') return
-    const receipt = await this.tracker?.findMined([txHash]).catch(() => undefined)
+    // The receipt was read when the bundle was seen mined; ask again only if that read failed.
+    const reverted =
+      info.reverted ?? (await this.tracker?.findMined([txHash]).catch(() => undefined))?.reverted
     // A reverted bundle executed none of its ops: they stay pooled (the pool's own chain tracking
     // removes whatever the EntryPoint really reported).
-    if (receipt?.reverted) {
+    if (reverted) {
       this.log.error({ txHash }, 'bundle mined but reverted; its ops stay in the pool')
       return
     }
@@ -524,9 +528,10 @@ export class BundleSender {
       .catch((err) => this.log.warn({ err }, 'removeOps failed'))
   }
 
-  private observeMined(r: MinedTx): void {
+  private observeMined(r: MinedTx & { reverted: boolean }): void {
     const info = this.sent.get(r.hash)
     if (!info || info.entryPoint === '0x') return
+    info.reverted = r.reverted
     const sender = String(this.deps.index)
     if (r.blockNumber !== undefined) {
       const first = Math.min(

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { localListener } from './local-server.js'
 
 /**
  * A JSON-RPC HTTP proxy on 127.0.0.1 that forwards to a real node and can be told to misbehave,
@@ -28,7 +28,6 @@ export async function startFaultProxy(upstream: string, opts: { port?: number } 
   let target = upstream
   let mode: FaultMode = 'pass'
   const counts: Record<FaultMode, number> = { pass: 0, refuse: 0, http500: 0, garbage: 0, hang: 0, reset: 0 }
-  const sockets = new Set<Socket>()
   const hanging = new Set<ServerResponse>()
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -72,25 +71,7 @@ export async function startFaultProxy(upstream: string, opts: { port?: number } 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => req.socket.destroy())
   })
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.once('close', () => sockets.delete(s))
-  })
-
-  const listen = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject)
-        resolve((server.address() as AddressInfo).port)
-      })
-    })
-  const stopListening = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy()
-      if (!server.listening) return resolve()
-      server.close(() => resolve())
-    })
+  const { listen, close: stopListening } = localListener(server)
 
   const port = await listen(opts.port ?? 0)
   return {

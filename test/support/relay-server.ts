@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { localListener } from './local-server.js'
 
 /**
  * The HTTP part every test relay shares: a server on 127.0.0.1 that can be taken down (connections
@@ -37,7 +37,6 @@ export async function startRelayServer(handler: RelayHandler): Promise<RelayServ
   let health: RelayHealth = 'up'
   let handled = 0
   let failed = 0
-  const sockets = new Set<Socket>()
   const pending = new Set<ServerResponse>()
   const state = { lagMillis: 0 }
 
@@ -69,25 +68,12 @@ export async function startRelayServer(handler: RelayHandler): Promise<RelayServ
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err))
     })
   })
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.once('close', () => sockets.delete(s))
-  })
-  const listen = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject)
-        resolve((server.address() as AddressInfo).port)
-      })
-    })
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      for (const r of pending) r.destroy()
-      for (const s of sockets) s.destroy()
-      if (!server.listening) return resolve()
-      server.close(() => resolve())
-    })
+  const listener = localListener(server)
+  const listen = listener.listen
+  const stop = () => {
+    for (const r of pending) r.destroy()
+    return listener.close()
+  }
 
   const port = await listen(0)
   return {
