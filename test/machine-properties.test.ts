@@ -7,10 +7,8 @@ import fc from 'fast-check'
 import type { Hash } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { DIAGRAM_EDGES, isAllowedMove } from '../src/builder/machine/edges.js'
-import { maxFees, meetsFloor, raiseFees } from '../src/builder/machine/fees.js'
 import { start, transition } from '../src/builder/machine/transition.js'
 import type {
-  Fees,
   MachineSettings,
   NoBundleReason,
   SenderEffect,
@@ -18,6 +16,9 @@ import type {
   SenderState,
 } from '../src/builder/machine/types.js'
 import type { SendErrorKind } from '../src/builder/submit/outcome.js'
+import type { TxStatus } from '../src/builder/submit/types.js'
+import { maxFees, meetsFloor } from '../src/builder/tracker/fee-floor.js'
+import { type Fees, replacementFloor as raiseFees } from '../src/chain/fee-math.js'
 
 const ADDR = '0x00000000000000000000000000000000000000aa' as const
 const SEND_ERRORS: SendErrorKind[] = [
@@ -51,7 +52,14 @@ type Cmd =
       tip: bigint
     }
   | { t: 'send'; outcome: 'sent' | SendErrorKind }
-  | { t: 'dropped'; which: 'latest' | 'cancel' | 'random' }
+  | {
+      t: 'observed'
+      which: 'latest' | 'cancel' | 'random'
+      accepting: TxStatus
+      knows: boolean
+      moved: boolean
+    }
+  | { t: 'rechecked'; removed: number }
   | { t: 'cancel'; outcome: 'hard' | 'soft' | SendErrorKind; withHash: boolean }
   | { t: 'nonceReset'; kind: 'ok' | 'mined' | 'error'; delta: number; pick: number }
   | { t: 'mode'; mode: 'auto' | 'manual' }
@@ -102,11 +110,18 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
     }),
   },
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc.record({
-      t: fc.constant('dropped' as const),
+      t: fc.constant('observed' as const),
       which: fc.constantFrom('latest', 'cancel', 'random') as fc.Arbitrary<'latest' | 'cancel' | 'random'>,
+      accepting: fc.constantFrom<TxStatus>('pending', 'included', 'dropped', 'missing', 'unknown'),
+      knows: fc.boolean(),
+      moved: fc.boolean(),
     }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('rechecked' as const), removed: fc.integer({ min: 0, max: 2 }) }),
   },
   {
     weight: 3,
@@ -149,6 +164,7 @@ const settingsArb: fc.Arbitrary<MachineSettings> = fc.record({
   replacementFeePercentIncrease: fc.integer({ min: 1, max: 50 }),
   maxCancellationFeeIncreases: fc.integer({ min: 0, max: 3 }),
   maxReplacementUnderpricedBlocks: fc.integer({ min: 0, max: 5 }),
+  dropGraceBlocks: fc.integer({ min: 0, max: 2 }),
 })
 
 /** What the "world" (the chain, the node, the driver) remembers: used to make plausible events. */
@@ -193,6 +209,14 @@ function toEvent(cmd: Cmd, s: SenderState, w: World): SenderEvent {
       }
       if (cmd.kind === 'mineOurs' && t.txs.length > 0) {
         update.minedTxHashes = [t.txs[cmd.pick % t.txs.length]!.hash]
+        // The driver attaches the receipt (it may fail to read one, or the bundle may have reverted).
+        if (cmd.pick % 4 !== 0) {
+          const receipts = [
+            { hash: update.minedTxHashes[0]!, blockNumber: w.head, reverted: cmd.pick % 4 === 1 },
+          ]
+          if (t.nonce + 1n > w.chainNonce) w.chainNonce = t.nonce + 1n
+          return { kind: 'newHead', blockNumber: w.head, update: { ...update, nonce: t.nonce }, receipts }
+        }
         update.nonce = t.nonce
         if (t.nonce + 1n > w.chainNonce) w.chainNonce = t.nonce + 1n
       } else if (cmd.kind === 'mineOld' && w.signed.size > 0) {
@@ -225,13 +249,22 @@ function toEvent(cmd: Cmd, s: SenderState, w: World): SenderEvent {
         result: cmd.outcome === 'sent' ? { kind: 'sent' } : { kind: 'error', error: cmd.outcome },
       }
     }
-    case 'dropped': {
-      if (cmd.which === 'latest' && t.txs.length > 0)
-        return { kind: 'txDropped', hash: t.txs[t.txs.length - 1]!.hash }
-      if (cmd.which === 'cancel' && s.tag === 'CancelPending')
-        return { kind: 'txDropped', hash: s.cancelHash }
-      return { kind: 'txDropped', hash: fresh(w) }
+    case 'observed': {
+      const hash =
+        cmd.which === 'latest' && t.txs.length > 0
+          ? t.txs[t.txs.length - 1]!.hash
+          : cmd.which === 'cancel' && s.tag === 'CancelPending'
+            ? s.cancelHash
+            : fresh(w)
+      const chainNonce = cmd.moved ? t.nonce + 1n : t.nonce
+      return {
+        kind: 'txObserved',
+        hash,
+        observation: { accepting: cmd.accepting, node: { knows: cmd.knows, chainNonce } },
+      }
     }
+    case 'rechecked':
+      return { kind: 'opsRechecked', removed: cmd.removed }
     case 'cancel': {
       if (cmd.outcome === 'soft') return { kind: 'cancelResult', result: { kind: 'soft' } }
       const hash = fresh(w)
@@ -252,7 +285,8 @@ function toEvent(cmd: Cmd, s: SenderState, w: World): SenderEvent {
       if (cmd.kind === 'mined' && checks.length > 0) {
         const hash = checks[cmd.pick % checks.length]!
         const chainNonce = atLeast(t.nonce + 1n + BigInt(cmd.delta % 2))
-        return { kind: 'nonceReset', result: { kind: 'ok', chainNonce, mined: { hash, gasUsed: 21000n } } }
+        const mined = { hash, gasUsed: 21000n, reverted: cmd.pick % 3 === 0 }
+        return { kind: 'nonceReset', result: { kind: 'ok', chainNonce, mined } }
       }
       // The chain's nonce never goes below what blocks proved (reorgs are a separate command).
       return { kind: 'nonceReset', result: { kind: 'ok', chainNonce: atLeast(t.nonce + BigInt(cmd.delta)) } }
@@ -281,6 +315,8 @@ function answerFor(a: Extract<Cmd, { t: 'answer' }>, outstanding: SenderEffect['
       const outcome = k < 3 ? 'hard' : k === 3 ? 'soft' : SEND_ERRORS[k - 4]!
       return { t: 'cancel', outcome, withHash: p % 2 === 0 }
     }
+    case 'recheckOps':
+      return { t: 'rechecked', removed: p % 3 }
     case 'resetNonce': {
       const k = p % 6
       if (k === 3) return { t: 'nonceReset', kind: 'mined', delta: p % 2, pick: p }
@@ -298,12 +334,13 @@ function ok(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg)
 }
 
-const ANSWERED = new Set(['propose', 'send', 'cancel', 'resetNonce'])
+const ANSWERED = new Set(['propose', 'send', 'cancel', 'resetNonce', 'recheckOps'])
 const answers: Record<string, SenderEvent['kind']> = {
   propose: 'proposal',
   send: 'sendResult',
   cancel: 'cancelResult',
   resetNonce: 'nonceReset',
+  recheckOps: 'opsRechecked',
 }
 
 /** The oracle: invariants checked from events and effects only. */
@@ -325,7 +362,11 @@ class Oracle {
   /** nonce_too_low seen; no send/cancel until the chain was asked. */
   needsChainCheck = false
   cancelEpisode?: { increases: number; lastFees?: Fees }
+  /** A bundle was priced out and no probe has been answered since: sends at fresh fees (probes) may follow. */
+  probeAllowed = false
   edges = new Set<string>()
+  /** Behaviours the generator must reach for the properties to say much. */
+  reached = new Set<string>()
 
   constructor(readonly settings: MachineSettings) {}
 
@@ -339,6 +380,9 @@ class Oracle {
 
     // Learn from the event what the node/chain now holds (answers count only if they answered something).
     this.learn(prev, ev)
+    if (ev.kind === 'txObserved' && prev.tag !== next.tag) this.reached.add('dropped')
+    if (next.tag === 'Building' && next.underpriced && !(prev.tag === 'Building' && prev.underpriced))
+      this.reached.add('underpriced')
 
     for (const e of effects) {
       if (e.kind === 'send' || e.kind === 'cancel') {
@@ -351,9 +395,16 @@ class Oracle {
         ok(e.nonce >= this.chainAtLeast, 'send at a nonce the chain already used')
         // (4) nonce_too_low never leads to a send before the chain is checked.
         ok(!this.needsChainCheck, 'send after nonce_too_low without a chain check')
-        // (5) A replacement raises both fields by the percentage over the last tx held at that nonce.
+        // (5) A replacement raises both fields by the percentage over the last tx held at that nonce,
+        // except the one probe at fresh fees after a bundle was abandoned (priced out of its
+        // replacement): the node then says whether anything still holds the nonce.
         const held = this.lastHeld.get(e.nonce)
-        if (held) ok(meetsFloor(e.fees, raiseFees(held, pct)), 'replacement under the bump')
+        const probe = e.kind === 'send' && e.probe === true
+        if (probe) {
+          ok(this.probeAllowed, 'probe without an abandoned bundle')
+          this.reached.add('probe')
+        }
+        if (held && !probe) ok(meetsFloor(e.fees, raiseFees(held, pct)), 'replacement under the bump')
         // ... and over fees the node already turned down as a too-small replacement at that nonce.
         const refused = this.refused.get(e.nonce)
         if (refused) ok(meetsFloor(e.fees, raiseFees(refused, pct)), 'resent at fees the node refused')
@@ -374,11 +425,16 @@ class Oracle {
         }
       }
       if (e.kind === 'removeOps') {
-        // (7) No op lost: removal only for a bundle the chain says is mined, with exactly its ops, once.
-        const minedHere =
-          (ev.kind === 'newHead' && ev.update?.minedTxHashes.includes(e.txHash)) ||
-          (ev.kind === 'nonceReset' && ev.result.kind === 'ok' && ev.result.mined?.hash === e.txHash)
-        ok(minedHere, 'removeOps without the tx mined')
+        // (7) No op lost: removal only for a bundle the chain says is mined and succeeded (its
+        // receipt), with exactly its ops, once.
+        const receipt =
+          ev.kind === 'newHead' && ev.update?.minedTxHashes.includes(e.txHash)
+            ? ev.receipts?.find((r) => r.hash === e.txHash)
+            : ev.kind === 'nonceReset' && ev.result.kind === 'ok' && ev.result.mined?.hash === e.txHash
+              ? ev.result.mined
+              : undefined
+        ok(receipt, 'removeOps without the tx mined')
+        ok(receipt.reverted === false, 'removeOps for a reverted bundle or without its receipt')
         const sent = this.opsOf.get(e.txHash)
         ok(sent && sent.join() === e.opHashes.join(), 'removeOps with other ops than the mined bundle')
         for (const op of e.opHashes) {
@@ -389,11 +445,19 @@ class Oracle {
     }
     if (next.tag === 'Building') this.cancelEpisode = undefined
 
-    // (8) The floor never falls while a tx is in flight at an unchanged nonce (soft cancel clears it).
+    // (8) The floor never falls while a tx is in flight at an unchanged nonce, except when a soft
+    // cancellation clears it, the tracker is reset (a cancellation given up), or the node took a probe.
     const a = prev.ctx.tracking
     const b = next.ctx.tracking
     const softCancel = ev.kind === 'cancelResult' && ev.result.kind === 'soft' && prev.tag === 'Cancelling'
-    if (a.nonce === b.nonce && a.txs.length > 0 && !softCancel) {
+    const reset = this.isReset(prev, ev)
+    const probeTaken =
+      ev.kind === 'sendResult' &&
+      prev.tag === 'Building' &&
+      prev.phase.kind === 'sending' &&
+      this.lastSend?.probe === true &&
+      (ev.result.kind === 'sent' || ev.result.error === 'already_known')
+    if (a.nonce === b.nonce && a.txs.length > 0 && !softCancel && !reset && !probeTaken) {
       ok(b.floor && meetsFloor(b.floor, a.floor), 'floor fell while a tx is in flight')
     }
     // (9) State sanity.
@@ -405,6 +469,24 @@ class Oracle {
         'cancel tx untracked',
       )
     if (next.tag === 'Cancelling') ok(b.floor, 'Cancelling without a floor')
+  }
+
+  /** The answer to a nonce read after a cancellation was given up: the tracker starts over. */
+  private isReset(prev: SenderState, ev: SenderEvent): boolean {
+    return (
+      ev.kind === 'nonceReset' &&
+      ev.result.kind === 'ok' &&
+      prev.tag === 'Building' &&
+      prev.phase.kind === 'syncing' &&
+      prev.phase.awaiting &&
+      prev.phase.reset === true
+    )
+  }
+
+  private forget(nonce: bigint) {
+    this.lastHeld.delete(nonce)
+    this.refused.delete(nonce)
+    this.held.delete(nonce)
   }
 
   private hold(nonce: bigint, hash: Hash, fees: Fees) {
@@ -427,13 +509,29 @@ class Oracle {
 
   private learn(prev: SenderState, ev: SenderEvent) {
     const phase = prev.tag === 'Building' ? prev.phase.kind : undefined
-    if (ev.kind === 'sendResult' && phase === 'sending' && this.lastSend) {
+    if (
+      ev.kind === 'proposal' &&
+      phase === 'proposing' &&
+      ev.result.kind === 'none' &&
+      ev.result.reason === 'priced_out'
+    )
+      this.probeAllowed = true
+    // The seed's "reset internal state": the machine forgets the episode at the nonce, and so do we
+    // (what the node holds there refuses anything lower, which is its business, not an invariant).
+    if (this.isReset(prev, ev)) {
+      this.forget(prev.ctx.tracking.nonce)
+      this.reached.add('reset')
+    }
+    if (ev.kind === 'opsRechecked' && phase === 'rechecking') this.reached.add('recheck')
+    if (ev.kind === 'sendResult' && phase === 'sending' && this.lastSend && ev.hash) {
       const r = ev.result
       const held = r.kind === 'sent' || r.error === 'already_known' || r.error === 'unavailable'
       if (held) {
         this.opsOf.set(ev.hash, this.lastSend.opHashes)
         this.hold(this.lastSend.nonce, ev.hash, this.lastSend.fees)
       }
+      // The node took (or may hold) the probe, or refused it: no further probe without a new abandonment.
+      if (held || (r.kind === 'error' && r.error === 'replacement_underpriced')) this.probeAllowed = false
       if (r.kind === 'error' && r.error === 'nonce_too_low' && this.lastSend.nonce >= this.chainAtLeast)
         this.needsChainCheck = true
       if (r.kind === 'error' && r.error === 'replacement_underpriced')
@@ -449,12 +547,8 @@ class Oracle {
       if (r.kind === 'hard') this.hold(this.lastCancel.nonce, r.hash, this.lastCancel.fees)
       if (r.kind === 'error' && r.hash && (r.error === 'already_known' || r.error === 'unavailable'))
         this.hold(this.lastCancel.nonce, r.hash, this.lastCancel.fees)
-      if (r.kind === 'soft') {
-        // A soft cancellation takes our tx off the relay: nothing of ours blocks the nonce any more.
-        this.lastHeld.delete(this.lastCancel.nonce)
-        this.refused.delete(this.lastCancel.nonce)
-        this.held.delete(this.lastCancel.nonce)
-      }
+      // A soft cancellation takes our tx off the relay: nothing of ours blocks the nonce any more.
+      if (r.kind === 'soft') this.forget(this.lastCancel.nonce)
       if (r.kind === 'error' && r.error === 'nonce_too_low' && this.lastCancel.nonce >= this.chainAtLeast)
         this.needsChainCheck = true
       if (r.kind === 'error' && r.error === 'replacement_underpriced')
@@ -509,6 +603,7 @@ function runSequence(
 
 describe('bundle sender: invariants over random event sequences', () => {
   const edgesSeen = new Set<string>()
+  const reached = new Set<string>()
 
   it('holds every invariant', () => {
     fc.assert(
@@ -519,6 +614,7 @@ describe('bundle sender: invariants over random event sequences', () => {
         (settings, mode, cmds) => {
           const { oracle } = runSequence(settings, mode, cmds)
           for (const e of oracle.edges) edgesSeen.add(e)
+          for (const r of oracle.reached) reached.add(r)
         },
       ),
       // Replay a failure with SEED=<seed> FCPATH=<path> from fast-check's report.
@@ -529,6 +625,8 @@ describe('bundle sender: invariants over random event sequences', () => {
     // The generator must actually reach every edge, or the properties above prove little.
     for (const [a, b] of DIAGRAM_EDGES)
       expect(edgesSeen.has(`${a}>${b}`), `edge ${a}→${b} never exercised`).toBe(true)
+    for (const r of ['probe', 'reset', 'recheck', 'dropped', 'underpriced'])
+      expect(reached.has(r), `${r} never exercised`).toBe(true)
   })
 
   it('never throws and never leaves the diagram, whatever the event, in any reachable state', () => {
@@ -564,6 +662,7 @@ describe('the oracle itself', () => {
       replacementFeePercentIncrease: 10,
       maxCancellationFeeIncreases: 1,
       maxReplacementUnderpricedBlocks: 1,
+      dropGraceBlocks: 1,
     }
     const o = new Oracle(settings)
     const { state } = start('manual')

@@ -3,8 +3,6 @@ import type { EntryPointVersion } from '../chain/entrypoint.js'
 import type { Fees } from '../chain/fee-math.js'
 import type { EntityUpdate, PoolOp } from '../pool/types.js'
 
-export type { Fees }
-
 /** Ops that share one aggregator (undefined: plain handleOps). */
 export interface OpGroup {
   aggregator?: Address

@@ -1,7 +1,7 @@
 import type { Address, Hash, Hex, PublicClient } from 'viem'
 import type { ChainSpec } from '../chain/chain-spec.js'
 import { type EntryPointVersion, entryPointAbi, versionOf } from '../chain/entrypoint.js'
-import { bundleFees, type PriorityFeeMode, requiredOpFees } from '../chain/fee-math.js'
+import { bundleFees, type Fees, type PriorityFeeMode, requiredOpFees } from '../chain/fee-math.js'
 import { bundleGasLimit } from '../chain/gas.js'
 import {
   aaCategory,
@@ -20,7 +20,7 @@ import type { ValidationResult, Validator } from '../sim/types.js'
 import { mapLimit } from '../util/concurrency.js'
 import { RpcError } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
-import type { Bundle, Fees, OpGroup, Proposal, ProposalReport, RejectedOp, SkippedOp } from './bundle.js'
+import type { Bundle, OpGroup, Proposal, ProposalReport, RejectedOp, SkippedOp } from './bundle.js'
 import { aggregatorAbi, encodeBundleCall } from './handle-ops.js'
 import { type ProposerMetrics, proposerMetrics } from './proposer-metrics.js'
 import { applyPaymasterDeposits, balanceCap, bundleEconomics, selectCandidates } from './selection.js'

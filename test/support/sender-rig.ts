@@ -163,6 +163,7 @@ const DEFAULT_SETTINGS: BundleSenderSettings = {
   replacementFeePercentIncrease: 10,
   maxCancellationFeeIncreases: 15,
   maxReplacementUnderpricedBlocks: 3,
+  dropGraceBlocks: 1,
   // Long: heads drive auto mode in these tests unless a test wants the timer.
   bundleMaxSendIntervalMillis: 600_000,
   mode: 'auto',
