@@ -9,6 +9,8 @@ export interface OpGroup {
   ops: PoolOp[]
   /** The aggregated signature, for a group with an aggregator. */
   signature?: Hex
+  /** Gas the aggregator's validateSignatures takes in handleAggregatedOps (the bundler pays it). */
+  validationGas?: bigint
 }
 
 /** The transaction request of a bundle; the nonce is the tracker's to set. */
@@ -39,6 +41,8 @@ export type SkipReason =
   | 'paymaster_deposit'
   | 'balance_cap'
   | 'bundle_size'
+  /** Left out untried after a bundle revert that named no op, until the op causing it was found. */
+  | 'behind_unnamed_revert'
 
 export interface SkippedOp {
   hash: Hash
