@@ -6,7 +6,6 @@
 
 import type { Hash } from 'viem'
 import type { Fees } from '../../chain/fee-math.js'
-import { isDropped } from '../tracker/drop.js'
 import {
   afterSoftCancel,
   findTx,
@@ -17,6 +16,7 @@ import {
 import {
   applyMined,
   ignore,
+  judgeDrop,
   log,
   metric,
   receiptFor,
@@ -192,12 +192,9 @@ export function onCancelPending(s: CancelPendingState, ev: SenderEvent, settings
     case 'txObserved': {
       const tx = findTx(s.ctx.tracking, s.cancelHash)
       if (ev.hash !== s.cancelHash || !tx) return ignore(s, ev)
-      const { nonce } = s.ctx.tracking
-      if (!isDropped(ev.observation, tx, { nonce, head: s.ctx.head }, settings.dropGraceBlocks))
-        return stay(s)
-      const effects: SenderEffect[] = [
-        log('warn', 'cancellation dropped', { nonce: s.ctx.tracking.nonce, txHash: ev.hash }),
-      ]
+      const effects: SenderEffect[] = []
+      if (!judgeDrop(s.ctx, tx, ev, settings, effects)) return stay(s, effects)
+      effects.push(log('warn', 'cancellation dropped', { nonce: s.ctx.tracking.nonce, txHash: ev.hash }))
       return bumpOrGiveUp(s.ctx, s.cancelFeeIncreases, settings, effects)
     }
     case 'newHead': {

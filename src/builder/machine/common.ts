@@ -3,6 +3,7 @@
  * nonce), taking a head, applying a mined tx, and the log/metric/notify effects.
  */
 import type { Hash } from 'viem'
+import { isDropped } from '../tracker/drop.js'
 import { afterMined, floorForNext, hashesOf, newTracking, type SentTx } from '../tracker/tracking.js'
 import type {
   BuildingState,
@@ -258,6 +259,33 @@ function measures(bundles: SentTx[], tx: SentTx, mined: MinedTx): SenderEffect[]
   if (mined.gasUsed !== undefined)
     out.push({ kind: 'measure', name: 'gas_per_bundle', value: Number(mined.gasUsed) })
   return out
+}
+
+/** Whether the observed `tx` counts as dropped (tracker/drop.ts); the verdict is logged either way. */
+export function judgeDrop(
+  ctx: Context,
+  tx: SentTx,
+  ev: Extract<SenderEvent, { kind: 'txObserved' }>,
+  settings: MachineSettings,
+  effects: SenderEffect[],
+): boolean {
+  const { observation } = ev
+  const dropped = isDropped(
+    observation,
+    tx,
+    { nonce: ctx.tracking.nonce, head: ctx.head },
+    settings.dropGraceBlocks,
+  )
+  effects.push(
+    log('debug', 'transaction checked', {
+      txHash: tx.hash,
+      accepting: observation.accepting,
+      nodeKnows: observation.node?.knows ?? 'not asked',
+      block: ctx.head,
+      dropped,
+    }),
+  )
+  return dropped
 }
 
 export function receiptFor(ev: NewHeadEvent, hash: Hash): MinedTx {

@@ -4,11 +4,11 @@
  * asks about the bundle (`checkTx`) and judges the answer (tracker/drop.ts). Every way out goes to
  * Building.
  */
-import { isDropped } from '../tracker/drop.js'
 import { latestTx, observeHead } from '../tracker/tracking.js'
 import {
   applyMined,
   ignore,
+  judgeDrop,
   log,
   metric,
   receiptFor,
@@ -29,15 +29,14 @@ export function onPending(s: PendingState, ev: SenderEvent, settings: MachineSet
     case 'txObserved': {
       const latest = latestTx(s.ctx.tracking)
       if (!latest || latest.hash !== ev.hash) return ignore(s, ev)
-      const { nonce } = s.ctx.tracking
-      if (!isDropped(ev.observation, latest, { nonce, head: s.ctx.head }, settings.dropGraceBlocks))
-        return stay(s)
+      const effects: SenderEffect[] = []
+      if (!judgeDrop(s.ctx, latest, ev, settings, effects)) return stay(s, effects)
       // Gone, nonce unmoved: rebuild and resend at the same nonce, above the floor (a resend
       // without a bump would be "underpriced" where the old one is still known).
-      const effects: SenderEffect[] = [
+      effects.push(
         log('warn', 'bundle dropped; rebuilding', { nonce: s.ctx.tracking.nonce, txHash: ev.hash }),
         metric('bundle_dropped'),
-      ]
+      )
       return toProposing(
         s.ctx,
         { feeIncreases: s.feeIncreases + 1, last: { kind: 'dropped', hash: ev.hash } },
