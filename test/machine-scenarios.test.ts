@@ -11,17 +11,7 @@ import {
   type SenderEvent,
   type SenderState,
 } from '../src/builder/machine/types.js'
-import { liftToFloor } from '../src/builder/tracker/fee-floor.js'
-import {
-  afterMined,
-  feesForNext,
-  newTracking,
-  observeHead,
-  recordReplacementUnderpriced,
-  recordSent,
-  resync,
-} from '../src/builder/tracker/tracking.js'
-import { type Fees, raiseByPercent, replacementFloor as raiseFees } from '../src/chain/fee-math.js'
+import { type Fees, replacementFloor as raiseFees } from '../src/chain/fee-math.js'
 
 const h = (n: number): Hash => `0x${n.toString(16).padStart(64, '0')}`
 const ADDR = '0x00000000000000000000000000000000000000aa' as const
@@ -326,60 +316,6 @@ describe('cancellation', () => {
     )
     expect(step.state.tag).toBe('Cancelling')
     expect(one(step.effects, 'cancel')).toMatchObject({ fees: raiseFees(F2, 10), feeIncreases: 1 })
-  })
-})
-
-describe('tracker bookkeeping', () => {
-  it('percent raises round up', () => {
-    expect(raiseByPercent(101n, 10)).toBe(112n) // 111.1 → 112
-    expect(raiseByPercent(100n, 10)).toBe(110n)
-    expect(raiseByPercent(0n, 10)).toBe(0n)
-    expect(raiseByPercent(1n, 1)).toBe(2n) // 1.01 → 2: even 1 wei is a real bump
-    expect(() => raiseByPercent(1n, 1.5)).toThrow(RangeError)
-  })
-
-  it('lifting to the floor keeps the tip under the fee cap', () => {
-    expect(
-      liftToFloor(
-        { maxFeePerGas: 50n, maxPriorityFeePerGas: 5n },
-        { maxFeePerGas: 40n, maxPriorityFeePerGas: 60n },
-      ),
-    ).toEqual({
-      maxFeePerGas: 60n,
-      maxPriorityFeePerGas: 60n,
-    })
-  })
-
-  it('the floor is the max of every raise at the nonce and clears only when the nonce moves', () => {
-    let t = newTracking(5n)
-    t = recordSent(t, { hash: h(1), kind: 'bundle', fees: F, sentBlock: 1n, opHashes: OPS1 }, 10)
-    expect(t.floor).toEqual(F1)
-    t = recordReplacementUnderpriced(t, { maxFeePerGas: 900n, maxPriorityFeePerGas: 200n }, 10)
-    expect(t.floor).toEqual({ maxFeePerGas: 1100n, maxPriorityFeePerGas: 220n })
-    expect(t.refused).toBe(true)
-    expect(feesForNext(t, F)).toEqual({ maxFeePerGas: 1100n, maxPriorityFeePerGas: 220n })
-    expect(resync(t, 5n)).toBe(t) // same nonce: keep txs and floor
-    expect(resync(t, 7n)).toEqual({ nonce: 7n, txs: [] })
-    expect(afterMined(t)).toEqual({ nonce: 6n, txs: [] })
-  })
-
-  it('a head: any hash at the nonce counts as mined; a used nonce without ours is "taken"', () => {
-    let t = newTracking(5n)
-    t = recordSent(t, { hash: h(1), kind: 'bundle', fees: F, sentBlock: 1n, opHashes: OPS1 }, 10)
-    t = recordSent(t, { hash: h(2), kind: 'bundle', fees: F1, sentBlock: 3n, opHashes: OPS2 }, 10)
-    const upd = (minedTxHashes: Hash[], nonce?: bigint) => ({
-      address: ADDR,
-      balance: 0n,
-      minedTxHashes,
-      nonce,
-    })
-    expect(observeHead(t, upd([h(1)], 5n))).toMatchObject({
-      kind: 'mined',
-      tx: { hash: h(1), opHashes: OPS1 },
-    })
-    expect(observeHead(t, upd([h(3)], 5n))).toEqual({ kind: 'nonce_taken', usedNonce: 5n })
-    expect(observeHead(t, upd([h(3)], 4n))).toEqual({ kind: 'nothing' })
-    expect(observeHead(t, undefined)).toEqual({ kind: 'nothing' })
   })
 })
 
