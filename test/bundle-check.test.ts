@@ -4,17 +4,7 @@
  * contracts/src/BundleCheckTest.sol), a revert that names no op (v0.7), the bound on eth_calls,
  * and a node failure half-way. Every handleOps eth_call is counted on the wire by a tap.
  */
-import {
-  type Address,
-  createWalletClient,
-  encodeDeployData,
-  encodeFunctionData,
-  getAddress,
-  type Hash,
-  http,
-  numberToHex,
-  toFunctionSelector,
-} from 'viem'
+import { type Address, encodeFunctionData, type Hash, numberToHex, toFunctionSelector } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleOps } from '../src/builder/bundle.js'
 import { BUNDLE_ABI } from '../src/chain/bundle-calldata.js'
@@ -25,7 +15,7 @@ import type { UserOperation } from '../src/chain/userop.js'
 import { buildOp, newOwner } from './harness/account.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
 import { type BuilderRig, startBuilderRig } from './support/builder-rig.js'
-import { testArtifact } from './support/contracts.js'
+import { TestDeployer, testArtifact } from './support/contracts.js'
 import { rpcError } from './support/relay-server.js'
 import { callSelector, type RpcTap, startRpcTap } from './support/rpc-tap.js'
 import { waitFor } from './support/wait.js'
@@ -48,11 +38,11 @@ afterAll(async () => {
 describe.each(['v0.7', 'v0.8'] as EntryPointVersion[])('the handleOps eth_call loop (%s)', (version) => {
   let rig: BuilderRig
   let ep: Address
-  const deployer = newOwner()
+  let deployer: TestDeployer
 
   beforeAll(async () => {
     ep = chain.deployment.entryPoints[version]
-    await setBalance(deployer.address, 10n ** 22n)
+    deployer = new TestDeployer(chain)
   })
   afterAll(async () => {
     await rig?.stop()
@@ -72,17 +62,7 @@ describe.each(['v0.7', 'v0.8'] as EntryPointVersion[])('the handleOps eth_call l
     })
   }
 
-  async function deploy(name: string, args: unknown[]): Promise<Address> {
-    const art = testArtifact(name)
-    const wallet = createWalletClient({ account: deployer, transport: http(chain.url) })
-    const hash = await wallet.sendTransaction({
-      chain: null,
-      data: encodeDeployData({ abi: art.abi, bytecode: art.bytecode, args }),
-      gas: 3_000_000n,
-    })
-    const r = await chain.client.waitForTransactionReceipt({ hash, pollingInterval: 50 })
-    return getAddress(r.contractAddress as Address)
-  }
+  const deploy = (name: string, args: unknown[]) => deployer.deploy(name, args)
 
   /** A GateAccount op (0 closes the gate, 1 reverts once closed, 2 returns no data once closed). */
   async function gateOp(gate: Address, behaviour: 0 | 1 | 2, tip: bigint): Promise<Hash> {
@@ -94,7 +74,7 @@ describe.each(['v0.7', 'v0.8'] as EntryPointVersion[])('the handleOps eth_call l
       callData: encodeFunctionData({
         abi: testArtifact('GateAccount').abi,
         functionName: 'execute',
-        args: [deployer.address, 0n, '0x'],
+        args: [deployer.account.address, 0n, '0x'],
       }),
       callGasLimit: 100_000n,
       verificationGasLimit: 200_000n,

@@ -7,17 +7,12 @@
  */
 import { type Hash, numberToHex } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
-import { GWEI, type LogLine, type SenderRig, startSenderRig } from './support/sender-rig.js'
+import { GWEI, type LogLine, type SenderRig, showLogsIfFailed, startSenderRig } from './support/sender-rig.js'
 import { waitFor } from './support/wait.js'
 
 let rig: SenderRig | undefined
 afterEach(async (ctx) => {
-  if ((process.env.SHOW_LOGS || ctx.task.result?.state === 'fail') && rig) {
-    for (const l of rig.logs) {
-      const { level: _l, time: _t, pid: _p, hostname: _h, sender: _s, msg, ...rest } = l
-      console.log(msg, JSON.stringify(rest))
-    }
-  }
+  if (rig) showLogsIfFailed(rig, ctx.task.result?.state === 'fail')
   await rig?.stop()
   rig = undefined
 })

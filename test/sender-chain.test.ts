@@ -1,16 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { GWEI, OP_FEES, type SenderRig, startSenderRig } from './support/sender-rig.js'
+import { GWEI, OP_FEES, type SenderRig, showLogsIfFailed, startSenderRig } from './support/sender-rig.js'
 import { waitFor } from './support/wait.js'
 
 let rig: SenderRig | undefined
 afterEach(async (ctx) => {
   // A failed scenario shows what the driver did.
-  if ((process.env.SHOW_LOGS || ctx.task.result?.state === 'fail') && rig) {
-    for (const l of rig.logs) {
-      const { level: _l, time: _t, pid: _p, hostname: _h, sender: _s, msg, ...rest } = l
-      console.log(msg, JSON.stringify(rest))
-    }
-  }
+  if (rig) showLogsIfFailed(rig, ctx.task.result?.state === 'fail')
   await rig?.stop()
   rig = undefined
 })

@@ -11,17 +11,7 @@ pragma solidity ^0.8.28;
 // the aggregate and that each op in the bundle carries the empty sigForUserOp. Not a compression
 // scheme: it exercises the bundler's side of aggregation, not cryptography.
 
-struct PackedUserOperation {
-    address sender;
-    uint256 nonce;
-    bytes initCode;
-    bytes callData;
-    bytes32 accountGasLimits;
-    uint256 preVerificationGas;
-    bytes32 gasFees;
-    bytes paymasterAndData;
-    bytes signature;
-}
+import {PackedUserOperation, TestAccountBase} from "./TestAccountBase.sol";
 
 interface IEntryPointForAggregation {
     function getUserOpHash(PackedUserOperation calldata userOp) external view returns (bytes32);
@@ -103,39 +93,21 @@ contract TestAggregator {
 }
 
 /// An account whose signature check is its aggregator's: validateUserOp returns the aggregator.
-contract AggregatedAccount {
-    address public immutable entryPoint;
+contract AggregatedAccount is TestAccountBase {
     address public immutable aggregator;
     address public immutable owner;
 
-    constructor(address entryPoint_, address aggregator_, address owner_) {
-        entryPoint = entryPoint_;
+    constructor(address entryPoint_, address aggregator_, address owner_) TestAccountBase(entryPoint_) {
         aggregator = aggregator_;
         owner = owner_;
     }
-
-    receive() external payable {}
 
     function validateUserOp(PackedUserOperation calldata, bytes32, uint256 missingAccountFunds)
         external
         returns (uint256 validationData)
     {
-        require(msg.sender == entryPoint, "not from entry point");
-        if (missingAccountFunds > 0) {
-            (bool ok,) = payable(msg.sender).call{value: missingAccountFunds}("");
-            (ok);
-        }
+        _fromEntryPointPaying(missingAccountFunds);
         return uint256(uint160(aggregator));
-    }
-
-    function execute(address to, uint256 value, bytes calldata data) external {
-        require(msg.sender == entryPoint, "not from entry point");
-        (bool ok, bytes memory ret) = to.call{value: value}(data);
-        if (!ok) {
-            assembly {
-                revert(add(ret, 32), mload(ret))
-            }
-        }
     }
 }
 

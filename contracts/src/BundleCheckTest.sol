@@ -5,17 +5,7 @@ pragma solidity ^0.8.28;
 // handleOps check: one account's validation closes a gate that another account's validation reads.
 // (ERC-7562 forbids this in safe mode; an unsafe bundler must catch it with the bundle's eth_call.)
 
-struct PackedUserOperation {
-    address sender;
-    uint256 nonce;
-    bytes initCode;
-    bytes callData;
-    bytes32 accountGasLimits;
-    uint256 preVerificationGas;
-    bytes32 gasFees;
-    bytes paymasterAndData;
-    bytes signature;
-}
+import {PackedUserOperation, TestAccountBase} from "./TestAccountBase.sol";
 
 contract Gate {
     bool public closed;
@@ -28,28 +18,20 @@ contract Gate {
 /// Accepts any signature. Behaviour: 0 closes the gate; 1 reverts once the gate is closed; 2 returns
 /// no data at all once it is closed (the EntryPoint cannot decode that: v0.7's handleOps then
 /// reverts naming no op, v0.8 reports AA23).
-contract GateAccount {
-    address public immutable entryPoint;
+contract GateAccount is TestAccountBase {
     Gate public immutable gate;
     uint256 public immutable behaviour;
 
-    constructor(address entryPoint_, Gate gate_, uint256 behaviour_) {
-        entryPoint = entryPoint_;
+    constructor(address entryPoint_, Gate gate_, uint256 behaviour_) TestAccountBase(entryPoint_) {
         gate = gate_;
         behaviour = behaviour_;
     }
-
-    receive() external payable {}
 
     function validateUserOp(PackedUserOperation calldata, bytes32, uint256 missingAccountFunds)
         external
         returns (uint256 validationData)
     {
-        require(msg.sender == entryPoint, "not from entry point");
-        if (missingAccountFunds > 0) {
-            (bool ok,) = payable(msg.sender).call{value: missingAccountFunds}("");
-            (ok);
-        }
+        _fromEntryPointPaying(missingAccountFunds);
         if (behaviour == 0) {
             gate.close();
         } else if (gate.closed()) {
@@ -59,11 +41,5 @@ contract GateAccount {
             }
         }
         return 0;
-    }
-
-    function execute(address to, uint256 value, bytes calldata data) external {
-        require(msg.sender == entryPoint, "not from entry point");
-        (bool ok,) = to.call{value: value}(data);
-        require(ok, "call failed");
     }
 }

@@ -14,12 +14,10 @@ export interface OpGroup {
 }
 
 /** The transaction request of a bundle; the nonce is the tracker's to set. */
-export interface BundleTx {
+export interface BundleTx extends Fees {
   to: Address
   data: Hex
   gas: bigint
-  maxFeePerGas: bigint
-  maxPriorityFeePerGas: bigint
 }
 
 export interface Bundle {

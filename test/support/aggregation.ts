@@ -1,21 +1,11 @@
-import {
-  type Address,
-  createWalletClient,
-  encodeDeployData,
-  encodeFunctionData,
-  getAddress,
-  type Hash,
-  http,
-  numberToHex,
-  type PrivateKeyAccount,
-} from 'viem'
+import { type Address, encodeFunctionData, type Hash, numberToHex, type PrivateKeyAccount } from 'viem'
 import { chainSpecFor } from '../../src/chain/chain-spec.js'
 import type { EntryPointVersion } from '../../src/chain/entrypoint.js'
 import { requiredPreVerificationGas } from '../../src/chain/gas.js'
 import { type UserOperation, userOpHash } from '../../src/chain/userop.js'
 import { currentFees, newOwner, SENDER_FUNDING } from '../harness/account.js'
 import type { TestChain } from '../harness/chain.js'
-import { testArtifact } from './contracts.js'
+import { TestDeployer, testArtifact } from './contracts.js'
 
 /** One of the project's test aggregators (contracts/src/AggregationTest.sol) and its account factory. */
 export interface TestAggregation {
@@ -25,67 +15,26 @@ export interface TestAggregation {
   setFailMode(mode: 0 | 1 | 2): Promise<void>
 }
 
-/** Deploys contracts from one funded key (the aggregators' admin). */
+/** Deploys the test aggregators (staked unless asked otherwise) and their account factories. */
 export class AggregationDeployer {
-  private readonly admin: PrivateKeyAccount = newOwner()
-  private funded = false
+  private readonly deployer: TestDeployer
 
-  constructor(private readonly chain: TestChain) {}
+  constructor(private readonly chain: TestChain) {
+    this.deployer = new TestDeployer(chain)
+  }
 
   /** An aggregator for `version`'s EntryPoint, staked (1 ETH, 1 day) unless `staked` is false. */
   async deploy(version: EntryPointVersion, opts: { staked?: boolean } = {}): Promise<TestAggregation> {
+    const d = this.deployer
     const entryPoint = this.chain.deployment.entryPoints[version]
-    const aggregator = await this.create('TestAggregator', [entryPoint])
-    if (opts.staked ?? true) {
-      await this.send(aggregator, 'TestAggregator', 'addStake', [86_400], 10n ** 18n)
-    }
-    const factory = await this.create('AggregatedAccountFactory', [entryPoint, aggregator])
+    const aggregator = await d.deploy('TestAggregator', [entryPoint])
+    if (opts.staked ?? true) await d.call(aggregator, 'TestAggregator', 'addStake', [86_400], 10n ** 18n)
+    const factory = await d.deploy('AggregatedAccountFactory', [entryPoint, aggregator])
     return {
       aggregator,
       factory,
-      setFailMode: (mode) => this.send(aggregator, 'TestAggregator', 'setFailMode', [BigInt(mode)]),
+      setFailMode: (mode) => d.call(aggregator, 'TestAggregator', 'setFailMode', [BigInt(mode)]),
     }
-  }
-
-  private wallet() {
-    return createWalletClient({ account: this.admin, transport: http(this.chain.url) })
-  }
-
-  private async fund(): Promise<void> {
-    if (this.funded) return
-    await this.chain.client.request({
-      method: 'anvil_setBalance' as never,
-      params: [this.admin.address, numberToHex(10n ** 22n)] as never,
-    })
-    this.funded = true
-  }
-
-  private async create(name: string, args: unknown[]): Promise<Address> {
-    await this.fund()
-    const art = testArtifact(name)
-    const hash = await this.wallet().sendTransaction({
-      chain: null,
-      data: encodeDeployData({ abi: art.abi, bytecode: art.bytecode, args }),
-      gas: 5_000_000n,
-    })
-    const r = await this.mined(hash)
-    return getAddress(r.contractAddress as Address)
-  }
-
-  private async send(to: Address, name: string, fn: string, args: unknown[], value = 0n): Promise<void> {
-    await this.fund()
-    const data = encodeFunctionData({ abi: testArtifact(name).abi, functionName: fn, args })
-    await this.mined(await this.wallet().sendTransaction({ chain: null, to, data, value, gas: 500_000n }))
-  }
-
-  private async mined(hash: Hash) {
-    const r = await this.chain.client.waitForTransactionReceipt({
-      hash,
-      pollingInterval: 50,
-      timeout: 30_000,
-    })
-    if (r.status !== 'success') throw new Error(`transaction ${hash} reverted`)
-    return r
   }
 }
 

@@ -360,3 +360,12 @@ async function assemble(
     stop: stopAll,
   }
 }
+
+/** A failed scenario shows what the driver did (every one with SHOW_LOGS set). */
+export function showLogsIfFailed(rig: SenderRig, failed: boolean): void {
+  if (!failed && !process.env.SHOW_LOGS) return
+  for (const l of rig.logs) {
+    const { level: _l, time: _t, pid: _p, hostname: _h, sender: _s, msg, ...rest } = l
+    console.log(msg, JSON.stringify(rest))
+  }
+}
