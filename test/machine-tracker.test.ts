@@ -174,6 +174,34 @@ describe('an abandoned bundle (priced out of its replacement, no refusal heard)'
   })
 })
 
+describe('the reset after a cancellation given up', () => {
+  it('survives a failed nonce read: retried on the next head, still a reset', () => {
+    const settings = { ...S, maxCancellationFeeIncreases: 0 }
+    let { state } = start('manual')
+    for (const ev of [
+      ...pending,
+      head(102n),
+      { kind: 'proposal', result: { kind: 'bundle', opHashes: OPS2, fees: F } },
+      { kind: 'sendResult', hash: h(2), result: { kind: 'error', error: 'replacement_underpriced' } },
+      { kind: 'proposal', result: { kind: 'none', reason: 'priced_out' } },
+      head(130n),
+      { kind: 'trigger', source: 'manual' },
+      { kind: 'proposal', result: { kind: 'none', reason: 'priced_out' } },
+      { kind: 'cancelResult', result: { kind: 'error', error: 'replacement_underpriced' } },
+      { kind: 'nonceReset', result: { kind: 'error', message: 'timeout' } },
+      head(131n),
+    ] as SenderEvent[])
+      state = transition(state, ev, settings).state
+    expect(state.tag === 'Building' && state.phase).toMatchObject({
+      kind: 'syncing',
+      awaiting: true,
+      reset: true,
+    })
+    const after = transition(state, { kind: 'nonceReset', result: { kind: 'ok', chainNonce: 5n } }, settings)
+    expect(after.state.ctx.tracking).toEqual({ nonce: 5n, txs: [] })
+  })
+})
+
 describe('tracker bookkeeping', () => {
   it('percent raises round up', () => {
     expect(raiseByPercent(101n, 10)).toBe(112n) // 111.1 → 112

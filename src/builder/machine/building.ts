@@ -87,7 +87,8 @@ function onHead(s: BuildingState, ev: Ev<'newHead'>): Step {
   if (s.phase.kind === 'syncing') {
     // The nonceReset answer is authoritative; a failed read is retried on the next head.
     if (s.phase.awaiting) return stay({ ...s, ctx }, effects)
-    return toSyncing(ctx, { ...keep(s), thenBuild: s.phase.thenBuild, report: s.phase.report }, effects)
+    const { thenBuild, report, reset } = s.phase
+    return toSyncing(ctx, { ...keep(s), thenBuild, report, reset }, effects)
   }
   const obs = observeHead(ctx.tracking, ev.update)
   if (obs.kind === 'mined') {
