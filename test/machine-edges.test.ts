@@ -104,6 +104,20 @@ const rows: Row[] = [
     },
   },
   {
+    edge: 'no operations (condition not met: the re-check removed none)',
+    from: 'Building',
+    to: 'Building',
+    setup: [
+      ...sending,
+      { kind: 'sendResult', hash: h(1), result: { kind: 'error', error: 'condition_not_met' } },
+    ],
+    event: { kind: 'opsRechecked', removed: 0 },
+    check: (s, e) => {
+      expect(s.tag === 'Building' && s.phase.kind).toBe('idle')
+      expect(kinds(e)).not.toContain('propose')
+    },
+  },
+  {
     edge: 'bundle submitted',
     from: 'Building',
     to: 'Pending',
