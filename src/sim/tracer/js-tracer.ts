@@ -3,7 +3,7 @@ import { type PackedUserOperation, unpackUserOp } from '../../chain/userop.js'
 import { type SimulationCall, simulationsAbi } from '../sim-call.js'
 import type { ValidationTrace, ValidationTracer } from '../tracer-seam.js'
 import { type TracerConfig, validationTracerSource } from './js-source.js'
-import { parseRawTrace, type RawTrace } from './raw.js'
+import { type PhaseEntities, parseRawTrace, type RawTrace } from './raw.js'
 
 const PACKED_OP = '(address,uint256,bytes,bytes,bytes32,uint256,bytes32,bytes,bytes)'
 
@@ -23,13 +23,8 @@ export class JsValidationTracer implements ValidationTracer {
   constructor(private readonly client: PublicClient) {}
 
   async trace(call: SimulationCall): Promise<ValidationTrace> {
-    const op = simulatedOp(call)
-    const tracer = validationTracerSource({
-      entryPoint: call.entryPoint,
-      sender: op.sender,
-      paymaster: op.paymaster,
-      selectors: PHASE_SELECTORS,
-    })
+    const { config, entities } = phasesOf(call)
+    const tracer = validationTracerSource(config)
     const raw = (await this.client.request({
       method: 'debug_traceCall',
       params: [
@@ -38,7 +33,25 @@ export class JsValidationTracer implements ValidationTracer {
         { tracer, stateOverrides: call.stateOverride },
       ],
     } as never)) as RawTrace
-    return parseRawTrace(raw, { sender: op.sender, factory: op.factory, paymaster: op.paymaster })
+    return parseRawTrace(raw, entities)
+  }
+}
+
+/**
+ * What any trace source needs to split a simulation call into phases: the tracer config (the
+ * EntryPoint, the op's sender and paymaster, the selectors that open a phase) and the entity of
+ * each phase. Both come from the op inside the call's calldata.
+ */
+export function phasesOf(call: SimulationCall): { config: TracerConfig; entities: PhaseEntities } {
+  const op = simulatedOp(call)
+  return {
+    config: {
+      entryPoint: call.entryPoint,
+      sender: op.sender,
+      paymaster: op.paymaster,
+      selectors: PHASE_SELECTORS,
+    },
+    entities: { sender: op.sender, factory: op.factory, paymaster: op.paymaster },
   }
 }
 
