@@ -1,3 +1,5 @@
+import pino from 'pino'
+import { createPublicClient, http, type PublicClient } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
 import { ENTRY_POINT_VERSIONS, type EntryPointVersion } from '../src/chain/entrypoint.js'
@@ -5,8 +7,11 @@ import { Erc7562RuleChecker } from '../src/sim/rules/checker.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
 import { JsValidationTracer } from '../src/sim/tracer/js-tracer.js'
+import { createValidationMode } from '../src/sim/tracer/mode.js'
+import type { ValidationTracer } from '../src/sim/tracer-seam.js'
 import { RpcError } from '../src/util/errors.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
+import { type NativeOnlyNode, startNativeOnlyNode } from './support/native-only-node.js'
 import { type Accounts, RULE_CASES } from './support/rules-cases.js'
 import {
   deployedAccount,
@@ -18,15 +23,34 @@ import {
 } from './support/rules-env.js'
 
 /**
- * The ERC-7562 rule table through admission on a real anvil: the Rules* contracts perform each
- * action in validation, the Simulator traces with Conveyor's JS tracer and applies the rules.
- * Allowed variants must be admitted; forbidden ones rejected with the right code, rule and entity.
+ * The ERC-7562 rule table through admission on a real anvil, once per tracing path: the Rules*
+ * contracts perform each action in validation, the Simulator traces and applies the rules. Allowed
+ * variants must be admitted; forbidden ones rejected with the right code, rule and entity.
+ * - js: Conveyor's JS tracer run by anvil.
+ * - native: anvil behind a proxy that refuses JS tracers as hosted providers do; the start-up mode
+ *   picks the prestateTracer + in-process replay path with no JS fallback, so every verdict here
+ *   comes from the native path alone (a replay the node disagrees with would fail the case).
  */
 let chain: TestChain
+let proxy: NativeOnlyNode
 const envs = {} as Record<EntryPointVersion, { env: RulesEnv; accounts: Accounts }>
+const tracers = {} as Record<'js' | 'native', ValidationTracer>
+let proxied: PublicClient
 
 beforeAll(async () => {
   chain = await startTestChain()
+  proxy = await startNativeOnlyNode(chain.url)
+  proxied = createPublicClient({ transport: http(proxy.url) }) as PublicClient
+  const mode = await createValidationMode({
+    unsafe: false,
+    client: proxied,
+    chainId: chain.chainId,
+    logger: pino({ level: 'silent' }),
+  })
+  if (mode.tracer?.name !== 'native')
+    throw new Error(`expected the native path alone, got ${mode.tracer?.name}`)
+  tracers.native = mode.tracer
+  tracers.js = new JsValidationTracer(chain.client)
   for (const v of ENTRY_POINT_VERSIONS) {
     const env = await deployRulesEnv(chain, v)
     envs[v] = {
@@ -36,18 +60,19 @@ beforeAll(async () => {
   }
 }, 120_000)
 afterAll(async () => {
+  await proxy?.stop()
   await chain?.stop()
 })
 
-function simulator(): Simulator {
+function simulator(path: 'js' | 'native'): Simulator {
   const settings = defaultSimSettings(chainSpecFor(chain.chainId), {
     minStakeValue: MIN_STAKE,
     minUnstakeDelaySec: BigInt(MIN_UNSTAKE_DELAY),
   })
   return new Simulator({
-    client: chain.client,
+    client: path === 'native' ? proxied : chain.client,
     settings,
-    tracer: new JsValidationTracer(chain.client),
+    tracer: tracers[path],
     ruleChecker: new Erc7562RuleChecker({
       minStakeValue: MIN_STAKE,
       minUnstakeDelaySec: BigInt(MIN_UNSTAKE_DELAY),
@@ -108,7 +133,9 @@ it('has at least 60 cases, each rule with a forbidden and (where the spec has on
   }
 })
 
-describe.each(ENTRY_POINT_VERSIONS)('rule table %s', (version) => {
+const PATHS = ENTRY_POINT_VERSIONS.flatMap((v) => (['js', 'native'] as const).map((p) => [v, p] as const))
+
+describe.each(PATHS)('rule table %s, %s tracing', (version, path) => {
   it.each(
     RULE_CASES.map((c) => [`${c.rule} ${c.name} → ${c.expect.ok ? 'admitted' : 'rejected'}`, c] as const),
   )(
@@ -116,7 +143,7 @@ describe.each(ENTRY_POINT_VERSIONS)('rule table %s', (version) => {
     async (_name, c) => {
       const { env, accounts } = envs[version]
       const op = await rulesOp(env, await c.build(env, accounts))
-      const outcome = await simulator()
+      const outcome = await simulator(path)
         .validate(env.entryPoint, op)
         .then(
           () => undefined,

@@ -66,12 +66,13 @@ export class Simulator implements Validator {
   async validate(
     entryPoint: Address,
     op: UserOperation,
-    opts: ValidateOptions = {},
+    opts: ValidateOptions & { nodeOutcome?: CallOutcome } = {},
   ): Promise<ValidationResult> {
     const version = supported(entryPoint)
     // Pin the block: the prechecks, the simulation and the code hashes must all see one state.
     const blockNumber = opts.blockNumber ?? (await this.head())
-    const sim = await this.prepare(entryPoint, version, op, blockNumber, opts)
+    const reads = opts.reads ?? new BlockReads(this.deps.client)
+    const preparing = this.prepare(entryPoint, version, op, blockNumber, { ...opts, reads })
     const call: SimulationCall = {
       entryPoint,
       version,
@@ -80,10 +81,15 @@ export class Simulator implements Validator {
       stateOverride: withSimulationCode(version, entryPoint),
     }
     if (this.deps.tracer) {
-      const trace = await this.deps.tracer.trace(call)
+      // The trace runs alongside the prechecks' reads (it shares their block read): one round trip
+      // less per admission. A precheck rejection still comes first.
+      const tracing = this.deps.tracer.trace(call, { reads, nodeOutcome: opts.nodeOutcome })
+      tracing.catch(() => {})
+      const sim = await preparing
+      const trace = await tracing
       return this.conclude(sim, trace.outcome, trace)
     }
-    return this.conclude(sim, await callSimulation(this.deps.client, call))
+    return this.conclude(await preparing, await callSimulation(this.deps.client, call))
   }
 
   async validateMany(
@@ -93,10 +99,16 @@ export class Simulator implements Validator {
   ): Promise<ValidationOutcome[]> {
     const blockNumber = opts.blockNumber ?? (await this.head())
     const pinned = { ...opts, blockNumber, precheck: opts.precheck ?? opts.blockNumber === undefined }
-    // The tracer needs each op's own trace: one call per op, as validate makes it.
-    if (this.deps.tracer) {
-      return mapLimit(ops, opts.concurrency ?? DEFAULT_CONCURRENCY, (op) =>
-        settleValidation(this.validate(entryPoint, op, pinned)),
+    // A tracer needs each op's own trace. A source that confirms against the node's outcome gets
+    // all of them from one batched eth_call first.
+    const { tracer } = this.deps
+    if (tracer) {
+      const reads = pinned.reads ?? new BlockReads(this.deps.client)
+      const outcomes = tracer.usesNodeOutcome
+        ? await this.batchOutcomes(entryPoint, ops, blockNumber, reads)
+        : undefined
+      return mapLimit(ops, opts.concurrency ?? DEFAULT_CONCURRENCY, (op, i) =>
+        settleValidation(this.validate(entryPoint, op, { ...pinned, reads, nodeOutcome: outcomes?.[i] })),
       )
     }
     const version = versionOf(entryPoint)
@@ -130,6 +142,19 @@ export class Simulator implements Validator {
         return settleValidation(this.conclude(p.sim, outcome))
       }),
     )
+  }
+
+  /** Every op's simulateValidation outcome at the block, from one batched eth_call (none if unsupported). */
+  private async batchOutcomes(
+    entryPoint: Address,
+    ops: readonly UserOperation[],
+    blockNumber: bigint,
+    reads: ChainReads,
+  ): Promise<(CallOutcome | undefined)[] | undefined> {
+    const version = versionOf(entryPoint)
+    if (!version || ops.length < 2) return undefined
+    const block = await reads.block(blockNumber)
+    return simulateBatch(this.deps.client, { entryPoint, version, ops, blockNumber, gas: block.gasLimit })
   }
 
   private head(): Promise<bigint> {

@@ -88,6 +88,8 @@ export interface TraceOptions {
 export interface ValidationTracer {
   /** 'js' | 'native' | a composition of them, for logs and metrics. */
   readonly name?: string
+  /** True when the source confirms against the node's outcome (TraceOptions.nodeOutcome helps). */
+  readonly usesNodeOutcome?: boolean
   trace(call: SimulationCall, opts?: TraceOptions): Promise<ValidationTrace>
 }
 

@@ -155,16 +155,24 @@ export const RULE_CASES: RuleCase[] = [
   account(
     'runs a subcall out of gas',
     'OP-020',
-    { ok: false, code: RpcCode.RejectedByEpOrAccount, rule: 'OP-020', entity: 'account' },
+    banned('OP-020', 'account', 'out of gas'),
     k(Kind.OUT_OF_GAS),
   ),
   account('has a subcall revert', 'OP-020', ALLOWED, k(Kind.SUBCALL_REVERT)),
   paymaster(
     'runs a subcall out of gas',
     'OP-020',
-    { ok: false, code: RpcCode.RejectedByEpOrAccount, rule: 'OP-020', entity: 'paymaster' },
+    banned('OP-020', 'paymaster', 'out of gas'),
     k(Kind.OUT_OF_GAS),
   ),
+  factory(
+    'runs a subcall out of gas',
+    'OP-020',
+    banned('OP-020', 'factory', 'out of gas'),
+    k(Kind.OUT_OF_GAS),
+    true,
+  ),
+  factory('has a subcall revert', 'OP-020', ALLOWED, k(Kind.SUBCALL_REVERT), false),
 
   // OP-031/032 CREATE2.
   account(

@@ -20,6 +20,8 @@ export const PHASE_SELECTORS: TracerConfig['selectors'] = {
  * Conveyor's JS tracer, parsed into the seam's ValidationTrace.
  */
 export class JsValidationTracer implements ValidationTracer {
+  readonly name = 'js'
+
   constructor(private readonly client: PublicClient) {}
 
   async trace(call: SimulationCall): Promise<ValidationTrace> {

@@ -3,10 +3,10 @@ import { BlockReads } from '../../precheck-state.js'
 import { type CallOutcome, callSimulation, type SimulationCall } from '../../sim-call.js'
 import type { TraceOptions, ValidationTrace, ValidationTracer } from '../../tracer-seam.js'
 import { phasesOf } from '../js-tracer.js'
-import { parseRawTrace } from '../raw.js'
+import { parseRawTrace, type RawTrace } from '../raw.js'
 import { fetchPrestate, SIMULATION_SENDER, sameOutcome } from './node-calls.js'
 import { ValidationRecorder } from './recorder.js'
-import type { BlockContext, ReplayEngine } from './replay.js'
+import { blockContext, type ReplayEngine } from './replay.js'
 
 /** Gas of every native simulation call: the block's limit, at most this (under geth's RPC gas cap). */
 export const NATIVE_CALL_GAS_CAP = 30_000_000n
@@ -54,8 +54,10 @@ export class NativeValidationTracer implements ValidationTracer {
 
   constructor(private readonly deps: NativeTracerDeps) {}
 
+  readonly usesNodeOutcome = true
+
   async trace(call: SimulationCall, opts: TraceOptions = {}): Promise<ValidationTrace> {
-    const { client } = this.deps
+    const { client, engine } = this.deps
     const started = performance.now()
     const reads = opts.reads ?? new BlockReads(client)
     const block = await reads.block(call.blockNumber)
@@ -64,27 +66,31 @@ export class NativeValidationTracer implements ValidationTracer {
       from: call.from ?? SIMULATION_SENDER,
       gas: call.gas ?? (block.gasLimit < NATIVE_CALL_GAS_CAP ? block.gasLimit : NATIVE_CALL_GAS_CAP),
     }
-    const outcome = opts.nodeOutcome ? Promise.resolve(opts.nodeOutcome) : callSimulation(client, sent)
+    const ownCall = () => callSimulation(client, sent)
+    const outcome = opts.nodeOutcome ? Promise.resolve(opts.nodeOutcome) : ownCall()
     outcome.catch(() => {}) // awaited below; a prestate failure must not leave it unhandled
     const prestate = await fetchPrestate(client, sent)
     const fetched = performance.now()
     const { config, entities } = phasesOf(call)
-    const raw = await this.deps.engine.replay(
-      { from: sent.from as Address, to: call.entryPoint, data: call.data, gas: sent.gas as bigint, stateOverride: call.stateOverride },
+    const raw = await engine.replay(
+      {
+        from: sent.from as Address,
+        to: call.entryPoint,
+        data: call.data,
+        gas: sent.gas as bigint,
+        stateOverride: call.stateOverride,
+      },
       prestate,
       blockContext(block),
       new ValidationRecorder(config),
     )
     const replayed = performance.now()
-    const node = await outcome
+    const replay = replayOutcome(raw)
+    let node = await outcome
+    // An outcome from the bundle's batched call ran with other gas: ask the node about this call.
+    if (opts.nodeOutcome && !agrees(node, replay)) node = await ownCall()
     const done = performance.now()
-    const replay: CallOutcome | { halted: string } =
-      raw.error === null
-        ? { ok: true, data: raw.output }
-        : /revert/i.test(raw.error)
-          ? { ok: false, revert: raw.output }
-          : { halted: raw.error }
-    const confirmed = 'ok' in replay && sameOutcome(node, replay)
+    const confirmed = agrees(node, replay)
     this.deps.observe?.({
       source: this.name,
       nodeMs: fetched - started + (done - replayed),
@@ -96,16 +102,14 @@ export class NativeValidationTracer implements ValidationTracer {
   }
 }
 
-function blockContext(b: Awaited<ReturnType<BlockReads['block']>>): BlockContext {
-  return {
-    number: b.number as bigint,
-    timestamp: b.timestamp,
-    coinbase: b.miner,
-    baseFeePerGas: b.baseFeePerGas ?? 0n,
-    gasLimit: b.gasLimit,
-    prevRandao: b.mixHash,
-    excessBlobGas: b.excessBlobGas ?? undefined,
-  }
+function replayOutcome(raw: RawTrace): CallOutcome | { halted: string } {
+  if (raw.error === null) return { ok: true, data: raw.output }
+  if (/revert/i.test(raw.error)) return { ok: false, revert: raw.output }
+  return { halted: raw.error }
+}
+
+function agrees(node: CallOutcome, replay: CallOutcome | { halted: string }): boolean {
+  return 'ok' in replay && sameOutcome(node, replay)
 }
 
 function describe(o: CallOutcome | { halted: string }): string {

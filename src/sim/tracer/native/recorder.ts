@@ -1,7 +1,7 @@
 import type { Hex } from 'viem'
 import type { ValidationPhase } from '../../tracer-seam.js'
-import type { RawPhase, RawTrace } from '../raw.js'
 import type { TracerConfig } from '../js-source.js'
+import type { RawPhase, RawTrace } from '../raw.js'
 
 /**
  * What the in-process replay observes, in the very shape the JS tracer returns (RawTrace), so both
@@ -29,13 +29,13 @@ export interface FrameStart {
 
 const CALL_OPS = new Set([0xf1, 0xf2, 0xf4, 0xfa])
 const CODE_OP_NAMES: Record<number, string> = {
-  0x3b: 'EXTCODESIZE',
-  0x3c: 'EXTCODECOPY',
-  0x3f: 'EXTCODEHASH',
-  0xf1: 'CALL',
-  0xf2: 'CALLCODE',
-  0xf4: 'DELEGATECALL',
-  0xfa: 'STATICCALL',
+  59: 'EXTCODESIZE',
+  60: 'EXTCODECOPY',
+  63: 'EXTCODEHASH',
+  241: 'CALL',
+  242: 'CALLCODE',
+  244: 'DELEGATECALL',
+  250: 'STATICCALL',
 }
 /** Short KECCAK256 inputs (mapping keys) are what association needs; cap how many per phase. */
 const KECCAK_MIN = 20
@@ -202,7 +202,8 @@ export class ValidationRecorder {
     }
     this.touched.add(address)
     const prev = p.raw.code[address]
-    if (prev === undefined || size < prev.size) p.raw.code[address] = { op: CODE_OP_NAMES[op] as string, size }
+    if (prev === undefined || size < prev.size)
+      p.raw.code[address] = { op: CODE_OP_NAMES[op] as string, size }
   }
 
   /** The trace as the JS tracer's `result` would give it. */

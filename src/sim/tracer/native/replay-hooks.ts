@@ -1,6 +1,6 @@
 import type { Common } from '@ethereumjs/common'
 import { type EVM, EVMError } from '@ethereumjs/evm'
-import { type Address as EjsAddress, bytesToHex, createAddressFromBigInt } from '@ethereumjs/util'
+import { bytesToHex, createAddressFromBigInt, type Address as EjsAddress } from '@ethereumjs/util'
 import type { Hex } from 'viem'
 import type { FrameStart, ValidationRecorder } from './recorder.js'
 
@@ -44,12 +44,12 @@ interface PendingFrame {
 }
 
 const FRAME_OPS: Record<number, string> = {
-  0xf0: 'CREATE',
-  0xf1: 'CALL',
-  0xf2: 'CALLCODE',
-  0xf4: 'DELEGATECALL',
-  0xf5: 'CREATE2',
-  0xfa: 'STATICCALL',
+  240: 'CREATE',
+  241: 'CALL',
+  242: 'CALLCODE',
+  244: 'DELEGATECALL',
+  245: 'CREATE2',
+  250: 'STATICCALL',
 }
 
 export function installTap(evm: EVM, tap: ReplayTap): void {
@@ -106,7 +106,7 @@ function wrapEntry(entry: OpEntry, tap: ReplayTap, frames: { pending: PendingFra
   }
   const handlers: Record<number, Handler> = {
     // KECCAK256: the input, for storage association.
-    0x20: (rs, c) => {
+    32: (rs, c) => {
       const r = live(tap)
       if (r) {
         r.opcode(code)
@@ -116,7 +116,7 @@ function wrapEntry(entry: OpEntry, tap: ReplayTap, frames: { pending: PendingFra
       return orig(rs, c)
     },
     // SLOAD: the slot and the value it had when the call started.
-    0x54: (rs, c) => {
+    84: (rs, c) => {
       const r = live(tap)
       if (r) {
         r.opcode(code)
@@ -126,9 +126,9 @@ function wrapEntry(entry: OpEntry, tap: ReplayTap, frames: { pending: PendingFra
       }
       return orig(rs, c)
     },
-    0x55: storageOp(tap, orig, code, (r, a, slot) => r.sstore(a, slot)),
-    0x5c: storageOp(tap, orig, code, (r, a, slot) => r.transient(a, slot, false)),
-    0x5d: storageOp(tap, orig, code, (r, a, slot) => r.transient(a, slot, true)),
+    85: storageOp(tap, orig, code, (r, a, slot) => r.sstore(a, slot)),
+    92: storageOp(tap, orig, code, (r, a, slot) => r.transient(a, slot, false)),
+    93: storageOp(tap, orig, code, (r, a, slot) => r.transient(a, slot, true)),
   }
   for (const op of [0x3b, 0x3c, 0x3f]) handlers[op] = codeOp(tap, orig, code, 0)
   for (const op of [0xf1, 0xf2, 0xf4, 0xfa]) {

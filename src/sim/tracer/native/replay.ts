@@ -2,7 +2,7 @@ import { type Common, createCustomCommon, Mainnet } from '@ethereumjs/common'
 import { createEVM, type EVM, getActivePrecompiles } from '@ethereumjs/evm'
 import { SimpleStateManager } from '@ethereumjs/statemanager'
 import { bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/util'
-import type { Address, Hex } from 'viem'
+import type { Address, Block, Hex } from 'viem'
 import type { StateOverrideSet } from '../../types.js'
 import type { RawTrace } from '../raw.js'
 import type { ValidationRecorder } from './recorder.js'
@@ -19,6 +19,19 @@ export interface BlockContext {
   /** The header's mixHash (PREVRANDAO after the merge). */
   prevRandao: Hex
   excessBlobGas?: bigint
+}
+
+/** The context of a block as viem reads it. */
+export function blockContext(b: Block): BlockContext {
+  return {
+    number: b.number as bigint,
+    timestamp: b.timestamp,
+    coinbase: b.miner,
+    baseFeePerGas: b.baseFeePerGas ?? 0n,
+    gasLimit: b.gasLimit,
+    prevRandao: b.mixHash,
+    excessBlobGas: b.excessBlobGas ?? undefined,
+  }
 }
 
 /** One call to replay in-process, exactly as the node ran it. */
@@ -88,7 +101,12 @@ export class ReplayEngine {
   }
 
   /** Runs one replay after those already queued (they share the EVM). */
-  replay(call: ReplayCall, prestate: Prestate, block: BlockContext, recorder: ValidationRecorder): Promise<RawTrace> {
+  replay(
+    call: ReplayCall,
+    prestate: Prestate,
+    block: BlockContext,
+    recorder: ValidationRecorder,
+  ): Promise<RawTrace> {
     const run = this.queue.then(() => this.run(call, prestate, block, recorder))
     this.queue = run.catch(() => {})
     return run
