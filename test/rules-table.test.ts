@@ -1,17 +1,11 @@
-import pino from 'pino'
-import { createPublicClient, http, type PublicClient } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
 import { ENTRY_POINT_VERSIONS, type EntryPointVersion } from '../src/chain/entrypoint.js'
 import { Erc7562RuleChecker } from '../src/sim/rules/checker.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
-import { JsValidationTracer } from '../src/sim/tracer/js-tracer.js'
-import { createValidationMode } from '../src/sim/tracer/mode.js'
-import type { ValidationTracer } from '../src/sim/tracer-seam.js'
 import { RpcError } from '../src/util/errors.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
-import { type NativeOnlyNode, startNativeOnlyNode } from './support/native-only-node.js'
 import { type Accounts, RULE_CASES } from './support/rules-cases.js'
 import {
   deployedAccount,
@@ -21,36 +15,22 @@ import {
   type RulesEnv,
   rulesOp,
 } from './support/rules-env.js'
+import { type PathRig, startTracingPaths, TRACING_PATHS, type TracingPath } from './support/tracing-paths.js'
 
 /**
- * The ERC-7562 rule table through admission on a real anvil, once per tracing path: the Rules*
- * contracts perform each action in validation, the Simulator traces and applies the rules. Allowed
- * variants must be admitted; forbidden ones rejected with the right code, rule and entity.
- * - js: Conveyor's JS tracer run by anvil.
- * - native: anvil behind a proxy that refuses JS tracers as hosted providers do; the start-up mode
- *   picks the prestateTracer + in-process replay path with no JS fallback, so every verdict here
- *   comes from the native path alone (a replay the node disagrees with would fail the case).
+ * The ERC-7562 rule table through admission on a real anvil, once per tracing path (js, and native
+ * behind a proxy that refuses JS tracers; see tracing-paths.ts): the Rules* contracts perform each
+ * action in validation, the Simulator traces and applies the rules. Allowed variants must be
+ * admitted; forbidden ones rejected with the right code, rule and entity, on every path alike.
  */
 let chain: TestChain
-let proxy: NativeOnlyNode
+let paths: Record<TracingPath, PathRig>
+let stopPaths: () => Promise<void>
 const envs = {} as Record<EntryPointVersion, { env: RulesEnv; accounts: Accounts }>
-const tracers = {} as Record<'js' | 'native', ValidationTracer>
-let proxied: PublicClient
 
 beforeAll(async () => {
   chain = await startTestChain()
-  proxy = await startNativeOnlyNode(chain.url)
-  proxied = createPublicClient({ transport: http(proxy.url) }) as PublicClient
-  const mode = await createValidationMode({
-    unsafe: false,
-    client: proxied,
-    chainId: chain.chainId,
-    logger: pino({ level: 'silent' }),
-  })
-  if (mode.tracer?.name !== 'native')
-    throw new Error(`expected the native path alone, got ${mode.tracer?.name}`)
-  tracers.native = mode.tracer
-  tracers.js = new JsValidationTracer(chain.client)
+  ;({ paths, stop: stopPaths } = await startTracingPaths(chain))
   for (const v of ENTRY_POINT_VERSIONS) {
     const env = await deployRulesEnv(chain, v)
     envs[v] = {
@@ -60,19 +40,19 @@ beforeAll(async () => {
   }
 }, 120_000)
 afterAll(async () => {
-  await proxy?.stop()
+  await stopPaths?.()
   await chain?.stop()
 })
 
-function simulator(path: 'js' | 'native'): Simulator {
+function simulator(path: TracingPath): Simulator {
   const settings = defaultSimSettings(chainSpecFor(chain.chainId), {
     minStakeValue: MIN_STAKE,
     minUnstakeDelaySec: BigInt(MIN_UNSTAKE_DELAY),
   })
   return new Simulator({
-    client: path === 'native' ? proxied : chain.client,
+    client: paths[path].client,
     settings,
-    tracer: tracers[path],
+    tracer: paths[path].tracer,
     ruleChecker: new Erc7562RuleChecker({
       minStakeValue: MIN_STAKE,
       minUnstakeDelaySec: BigInt(MIN_UNSTAKE_DELAY),
@@ -133,7 +113,7 @@ it('has at least 60 cases, each rule with a forbidden and (where the spec has on
   }
 })
 
-const PATHS = ENTRY_POINT_VERSIONS.flatMap((v) => (['js', 'native'] as const).map((p) => [v, p] as const))
+const PATHS = ENTRY_POINT_VERSIONS.flatMap((v) => TRACING_PATHS.map((p) => [v, p] as const))
 
 describe.each(PATHS)('rule table %s, %s tracing', (version, path) => {
   it.each(

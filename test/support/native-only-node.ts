@@ -32,7 +32,19 @@ interface RpcRequest {
  * whose tracer is not one of NATIVE_TRACERS (a JavaScript tracer): that one gets the error a hosted
  * provider answers with, and never reaches the node.
  */
-export async function startNativeOnlyNode(upstream: string): Promise<NativeOnlyNode> {
+export interface NativeOnlyOptions {
+  /** Tracers refused besides JS ones (a node without `prestateTracer`, say). */
+  refuse?: string[]
+  /** Forward JS tracers too (then only `refuse` is refused). */
+  allowJs?: boolean
+  /** Rewrites a forwarded trace's result (a node whose pre-state is wrong). */
+  tamper?: (tracer: string | undefined, result: unknown) => unknown
+}
+
+export async function startNativeOnlyNode(
+  upstream: string,
+  opts: NativeOnlyOptions = {},
+): Promise<NativeOnlyNode> {
   const node: NativeOnlyNode = { url: '', refused: 0, forwarded: 0, stop: async () => {} }
   const server: Server = createServer((req, res) => {
     let body = ''
@@ -57,19 +69,32 @@ export async function startNativeOnlyNode(upstream: string): Promise<NativeOnlyN
     if (r.method && TRACE_METHODS.has(r.method)) {
       const config = (r.params?.[2] ?? r.params?.[1]) as { tracer?: unknown } | undefined
       const tracer = typeof config === 'object' && config !== null ? config.tracer : undefined
-      if (typeof tracer === 'string' && !NATIVE_TRACERS.includes(tracer)) {
+      const refused =
+        typeof tracer === 'string' &&
+        ((!opts.allowJs && !NATIVE_TRACERS.includes(tracer)) || opts.refuse?.includes(tracer))
+      if (refused) {
         node.refused++
         return {
           jsonrpc: '2.0',
           id: r.id,
           error: {
             code: -32602,
-            message: `tracer not allowed: custom JavaScript tracers are disabled on this endpoint (allowed: ${NATIVE_TRACERS.join(', ')})`,
+            message: `tracer not allowed: custom JavaScript tracers are disabled on this endpoint (allowed: ${allowed(opts).join(', ')})`,
           },
         }
       }
       node.forwarded++
+      if (opts.tamper) {
+        const answer = (await forward(r)) as { result?: unknown }
+        if (answer.result !== undefined)
+          answer.result = opts.tamper(tracer as string | undefined, answer.result)
+        return answer
+      }
     }
+    return forward(r)
+  }
+
+  async function forward(r: RpcRequest): Promise<unknown> {
     const upstreamRes = await fetch(upstream, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -86,4 +111,8 @@ export async function startNativeOnlyNode(upstream: string): Promise<NativeOnlyN
       server.close(() => resolve())
     })
   return node
+}
+
+function allowed(opts: NativeOnlyOptions): string[] {
+  return NATIVE_TRACERS.filter((t) => !opts.refuse?.includes(t))
 }

@@ -59,9 +59,8 @@ export async function createValidationMode(opts: ValidationModeOptions): Promise
     return {}
   }
   const choice = opts.tracer ?? 'auto'
-  const chainId = opts.chainId ?? (await client.getChainId())
   const [native, js] = await Promise.all([
-    choice === 'js' ? undefined : probeNativeSupport(client, chainId),
+    choice === 'js' ? undefined : probeNativeSupport(client, opts.chainId),
     probeTracerSupport(client),
   ])
   const ruleChecker = new Erc7562RuleChecker(opts.rules)

@@ -1,5 +1,6 @@
 import type { Address, Hex, PublicClient } from 'viem'
 import { callSimulation, type SimulationCall } from '../../sim-call.js'
+import { nodeSaid } from '../probe.js'
 import { fetchPrestate, SIMULATION_SENDER, sameOutcome } from './node-calls.js'
 import { blockContext, ReplayEngine } from './replay.js'
 
@@ -31,8 +32,9 @@ const PROBE_SLOT_VALUE: Hex = `0x${'00'.repeat(31)}2a`
  * answer, and an in-process replay over that pre-state must reproduce the node's own eth_call of
  * the probe. Tries each hardfork the replay knows, newest first, and keeps the one that agrees.
  */
-export async function probeNativeSupport(client: PublicClient, chainId: number): Promise<NativeSupport> {
+export async function probeNativeSupport(client: PublicClient, chainId?: number): Promise<NativeSupport> {
   try {
+    const chain = chainId ?? (await client.getChainId())
     const blockNumber = await client.getBlockNumber({ cacheTime: 0 })
     const block = await client.getBlock({ blockNumber })
     const call: SimulationCall = {
@@ -52,7 +54,7 @@ export async function probeNativeSupport(client: PublicClient, chainId: number):
     const context = blockContext(block)
     const replayCall = { from: SIMULATION_SENDER, to: PROBE_ADDRESS, data: '0x' as Hex, gas: 1_000_000n }
     for (const hardfork of REPLAY_HARDFORKS) {
-      const engine = await ReplayEngine.create({ chainId, hardfork })
+      const engine = await ReplayEngine.create({ chainId: chain, hardfork })
       const r = await engine.outcome({ ...replayCall, stateOverride: call.stateOverride }, prestate, context)
       if (r.error === null && sameOutcome(node, { ok: true, data: r.output }))
         return { ok: true, engine, hardfork }
@@ -62,6 +64,6 @@ export async function probeNativeSupport(client: PublicClient, chainId: number):
       reason: `no hardfork the replay knows (${REPLAY_HARDFORKS.join(', ')}) reproduces the node's result ${node.ok ? node.data : `revert ${node.revert}`}`,
     }
   } catch (err) {
-    return { ok: false, reason: (err as Error)?.message?.split('\n')[0] ?? String(err) }
+    return { ok: false, reason: nodeSaid(err) }
   }
 }
