@@ -1,4 +1,4 @@
-import { type Address, type Hash, type Hex, keccak256, type PublicClient } from 'viem'
+import type { Address, Hash, Hex, PublicClient } from 'viem'
 import { type EntryPointVersion, versionOf } from '../chain/entrypoint.js'
 import type { UserOperation } from '../chain/userop.js'
 import { mapLimit } from '../util/concurrency.js'
@@ -6,6 +6,7 @@ import { invalidParams, RpcError } from '../util/errors.js'
 import { simulateBatch } from './batch-call.js'
 import { settleValidation } from './batch-outcome.js'
 import { maxBig } from './bigmath.js'
+import { codeHash } from './code-hash.js'
 import { precheckOp } from './precheck.js'
 import { BlockReads, readPrecheckState } from './precheck-state.js'
 import { checkValidationOutcome, rejectionForRevert } from './reject.js'
@@ -194,10 +195,10 @@ export class Simulator implements Validator {
       [op.paymaster, state.paymasterCode],
     ]
     for (const [address, code] of known)
-      if (address && code !== undefined) codeHashes[address] = keccak256(code)
+      if (address && code !== undefined) codeHashes[address] = codeHash(code)
     const aggregator = raw.aggregatorInfo.aggregator
     if (BigInt(aggregator) > 1n && !codeHashes[aggregator]) {
-      codeHashes[aggregator] = keccak256(await sim.reads.code(aggregator, blockNumber))
+      codeHashes[aggregator] = codeHash(await sim.reads.code(aggregator, blockNumber))
     }
 
     const result = toValidationResult(

@@ -1,4 +1,12 @@
-import { decodeFunctionData, type Hex, numberToHex, type PublicClient, toFunctionSelector } from 'viem'
+import {
+  type AbiFunction,
+  type AbiParameter,
+  decodeAbiParameters,
+  getAbiItem,
+  numberToHex,
+  type PublicClient,
+  toFunctionSelector,
+} from 'viem'
 import { type PackedUserOperation, unpackUserOp } from '../../chain/userop.js'
 import { type SimulationCall, simulationsAbi } from '../sim-call.js'
 import type { ValidationTrace, ValidationTracer } from '../tracer-seam.js'
@@ -57,8 +65,22 @@ export function phasesOf(call: SimulationCall): { config: TracerConfig; entities
   }
 }
 
-/** The op inside simulateValidation's calldata (the seam hands over the call, not the op). */
+/**
+ * The op inside simulateValidation's calldata (the seam hands over the call, not the op), decoded
+ * by the function's own parameters: a lookup by selector over the whole ABI hashes every entry.
+ */
 function simulatedOp(call: SimulationCall) {
-  const { args } = decodeFunctionData({ abi: simulationsAbi(call.version), data: call.data as Hex })
-  return unpackUserOp((args as readonly [PackedUserOperation])[0])
+  const [packed] = decodeAbiParameters(simulateValidationInputs(call.version), `0x${call.data.slice(10)}`)
+  return unpackUserOp(packed as PackedUserOperation)
+}
+
+const inputs = new Map<string, readonly AbiParameter[]>()
+function simulateValidationInputs(version: SimulationCall['version']): readonly AbiParameter[] {
+  let i = inputs.get(version)
+  if (!i) {
+    const fn = getAbiItem({ abi: simulationsAbi(version), name: 'simulateValidation' }) as AbiFunction
+    i = fn.inputs
+    inputs.set(version, i)
+  }
+  return i
 }
