@@ -32,7 +32,7 @@ import {
   stopConveyor,
 } from '../test/support/bundler-load.js'
 import { conveyor, type Run } from '../test/support/conveyor-process.js'
-import { freshAccountOp } from './support/fresh-ops.js'
+import { freshAccountOp, stakeFactory } from './support/fresh-ops.js'
 
 const VERSION = 'v0.7' as const
 const WINDOW_S = Number(process.env.BENCH_E2E_SECONDS ?? 30)
@@ -114,6 +114,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
       factories: { 'v0.7': ready.factories[VERSION], 'v0.8': zeroAddress },
     })
     const fresh = spec.phase === 'new'
+    if (fresh) await stakeFactory(chain, VERSION)
     const accounts = fresh
       ? Array.from({ length: ACCOUNTS }, () => undefined)
       : await deployAccounts(chain, ACCOUNTS)

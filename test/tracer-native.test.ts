@@ -1,14 +1,16 @@
-import { Writable } from 'node:stream'
-import pino from 'pino'
-import { createPublicClient, http, type PublicClient } from 'viem'
+import { createPublicClient, http, type PublicClient, pad } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chainSpecFor } from '../src/chain/chain-spec.js'
 import { ENTRY_POINT_VERSIONS, type EntryPointVersion } from '../src/chain/entrypoint.js'
+import { Erc7562RuleChecker } from '../src/sim/rules/checker.js'
+import { defaultSimSettings } from '../src/sim/settings.js'
 import {
   callSimulation,
   encodeSimulateValidation,
   type SimulationCall,
   withSimulationCode,
 } from '../src/sim/sim-call.js'
+import { Simulator } from '../src/sim/simulator.js'
 import { CheckedTracer } from '../src/sim/tracer/checked.js'
 import { JsValidationTracer } from '../src/sim/tracer/js-tracer.js'
 import { createValidationMode, TracerUnsupportedError } from '../src/sim/tracer/mode.js'
@@ -23,6 +25,7 @@ import { RpcCode, RpcError } from '../src/util/errors.js'
 import { buildOp, newOwner } from './harness/account.js'
 import { bundleOps } from './harness/bundle.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
+import { captureLog } from './support/log-capture.js'
 import {
   type NativeOnlyNode,
   type NativeOnlyOptions,
@@ -108,6 +111,42 @@ describe.each(ENTRY_POINT_VERSIONS)('native trace source on anvil %s', (version)
   })
 })
 
+describe('the bundle’s second simulation on the native path', () => {
+  it('reuses the admission trace when nothing the op read has changed, and replays when it has', async () => {
+    const version = 'v0.7'
+    const entryPoint = chain.deployment.entryPoints[version]
+    const timings: TraceTiming[] = []
+    const tracer = await nativeTracer(chain.client, (t) => timings.push(t))
+    const settings = defaultSimSettings(chainSpecFor(chain.chainId))
+    const sim = new Simulator({
+      client: chain.client,
+      settings,
+      tracer,
+      ruleChecker: new Erc7562RuleChecker(),
+    })
+    const a = await simulationCall(version, { deployed: true })
+    const b = await simulationCall(version, { deployed: true })
+    const admitted = [await sim.validate(entryPoint, a.op), await sim.validate(entryPoint, b.op)]
+    expect(timings.map((t) => t.reused)).toEqual([false, false])
+    await chain.client.request({ method: 'evm_mine' as never, params: [] as never })
+    // B's account changes its owner slot meanwhile: its validation now reads another value.
+    await chain.client.request({
+      method: 'anvil_setStorageAt' as never,
+      params: [b.op.sender, pad('0x00', { size: 32 }), pad(newOwner().address, { size: 32 })] as never,
+    })
+    timings.length = 0
+    const block = await chain.client.getBlockNumber({ cacheTime: 0 })
+    const again = await sim.validateMany(entryPoint, [a.op, b.op], { blockNumber: block })
+    expect(timings.map((t) => [t.reused, t.confirmed])).toEqual([
+      [true, true],
+      [false, true],
+    ])
+    expect(again[0]).toMatchObject({ ok: true, result: { preOpGas: admitted[0]?.preOpGas } })
+    // B's new owner did not sign it: the fresh replay, not the remembered trace, says so.
+    expect(again[1]).toMatchObject({ ok: false, error: { code: RpcCode.InvalidSignature } })
+  })
+})
+
 describe('a replay the node disagrees with', () => {
   /** A node whose prestateTracer forgets the storage of every account: the replay goes astray. */
   const forgetStorage = (tracer: string | undefined, result: unknown) => {
@@ -144,19 +183,7 @@ describe('a replay the node disagrees with', () => {
 })
 
 describe('--sim.tracer at start-up', () => {
-  function capture() {
-    const lines: { level: number; msg: string; tracer?: string; fallback?: string }[] = []
-    const logger = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk, _enc, cb) {
-          lines.push(JSON.parse(String(chunk)))
-          cb()
-        },
-      }),
-    )
-    return { lines, logger }
-  }
+  const capture = () => captureLog<{ level: number; msg: string; tracer?: string; fallback?: string }>()
 
   it('auto on anvil: native, falling back to the JS tracer; logged', async () => {
     const { lines, logger } = capture()

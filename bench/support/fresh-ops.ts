@@ -1,18 +1,15 @@
-import { encodeFunctionData, numberToHex } from 'viem'
-import { chainSpecFor } from '../../src/chain/chain-spec.js'
-import { type EntryPointVersion, entryPointArtifact } from '../../src/chain/entrypoint.js'
-import { requiredPreVerificationGas } from '../../src/chain/gas.js'
-import { type UserOperation, userOpHash } from '../../src/chain/userop.js'
+import { encodeFunctionData, type Hash, numberToHex } from 'viem'
+import { type EntryPointVersion, entryPointAbi, entryPointArtifact } from '../../src/chain/entrypoint.js'
+import type { UserOperation } from '../../src/chain/userop.js'
 import {
   DUMMY_SIGNATURE,
   executeCallData,
   newOwner,
   SENDER_FUNDING,
-  signUserOp,
   simpleAccountAddress,
 } from '../../test/harness/account.js'
 import type { TestChain } from '../../test/harness/chain.js'
-import type { BuiltOp, OpGas } from '../../test/support/bundler-load.js'
+import { type BuiltOp, finishLoadOp, type OpGas } from '../../test/support/bundler-load.js'
 
 /**
  * The first op of a brand-new SimpleAccount (factory and factoryData set, nonce 0), its counterfactual
@@ -32,7 +29,7 @@ export async function freshAccountOp(
     method: 'anvil_setBalance' as never,
     params: [sender, numberToHex(SENDER_FUNDING)] as never,
   })
-  let op: UserOperation = {
+  const op: UserOperation = {
     sender,
     nonce: 0n,
     factory: chain.deployment.factories[version],
@@ -47,14 +44,40 @@ export async function freshAccountOp(
     ...fees,
     signature: DUMMY_SIGNATURE,
   }
-  op = {
-    ...op,
-    preVerificationGas: requiredPreVerificationGas(
-      { ...op, signature: `0x${'ff'.repeat(65)}` },
-      chainSpecFor(chain.chainId),
-    ),
+  return finishLoadOp(chain, version, op, owner, sign)
+}
+
+/**
+ * Stakes the SimpleAccountFactory (1 ETH, one day) as real factories are: an unstaked factory may
+ * have only a few ops in the mempool at once (ERC-7562), which would throttle the "new accounts"
+ * phase for every mode alike. The factory has no stake method, so anvil sends as the factory.
+ */
+export async function stakeFactory(chain: TestChain, version: EntryPointVersion): Promise<void> {
+  const factory = chain.deployment.factories[version]
+  const rpc = (method: string, params: unknown[]) =>
+    chain.client.request({ method: method as never, params: params as never })
+  await rpc('anvil_setBalance', [factory, numberToHex(10n ** 19n)])
+  await rpc('anvil_impersonateAccount', [factory])
+  try {
+    const hash = (await rpc('eth_sendTransaction', [
+      {
+        from: factory,
+        to: chain.deployment.entryPoints[version],
+        value: numberToHex(10n ** 18n),
+        data: encodeFunctionData({
+          abi: entryPointAbi(version),
+          functionName: 'addStake',
+          args: [86_400],
+        }),
+      },
+    ])) as Hash
+    const receipt = await chain.client.waitForTransactionReceipt({
+      hash,
+      pollingInterval: 100,
+      timeout: 30_000,
+    })
+    if (receipt.status !== 'success') throw new Error('staking the factory reverted')
+  } finally {
+    await rpc('anvil_stopImpersonatingAccount', [factory])
   }
-  if (sign) op.signature = await signUserOp(chain, version, op, owner)
-  const hash = userOpHash(op, chain.deployment.entryPoints[version], chain.chainId, version)
-  return { op, hash, sender }
 }

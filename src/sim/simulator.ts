@@ -3,7 +3,7 @@ import { type EntryPointVersion, versionOf } from '../chain/entrypoint.js'
 import type { UserOperation } from '../chain/userop.js'
 import { mapLimit } from '../util/concurrency.js'
 import { invalidParams, RpcError } from '../util/errors.js'
-import { simulateBatch } from './batch-call.js'
+import { batchPrestate, simulateBatch } from './batch-call.js'
 import { settleValidation } from './batch-outcome.js'
 import { maxBig } from './bigmath.js'
 import { codeHash } from './code-hash.js'
@@ -19,7 +19,8 @@ import {
   type SimulationCall,
   withSimulationCode,
 } from './sim-call.js'
-import type { RuleChecker, ValidationTrace, ValidationTracer } from './tracer-seam.js'
+import type { Prestate } from './tracer/native/replay-state.js'
+import type { RuleChecker, TraceOptions, ValidationTrace, ValidationTracer } from './tracer-seam.js'
 import type {
   ChainReads,
   ValidateManyOptions,
@@ -67,7 +68,7 @@ export class Simulator implements Validator {
   async validate(
     entryPoint: Address,
     op: UserOperation,
-    opts: ValidateOptions & { nodeOutcome?: CallOutcome } = {},
+    opts: ValidateOptions & { hints?: Pick<TraceOptions, 'nodeOutcome' | 'prestate'> } = {},
   ): Promise<ValidationResult> {
     const version = supported(entryPoint)
     // Pin the block: the prechecks, the simulation and the code hashes must all see one state.
@@ -84,7 +85,7 @@ export class Simulator implements Validator {
     if (this.deps.tracer) {
       // The trace runs alongside the prechecks' reads (it shares their block read): one round trip
       // less per admission. A precheck rejection still comes first.
-      const tracing = this.deps.tracer.trace(call, { reads, nodeOutcome: opts.nodeOutcome })
+      const tracing = this.deps.tracer.trace(call, { reads, ...opts.hints })
       tracing.catch(() => {})
       const sim = await preparing
       const trace = await tracing
@@ -105,11 +106,17 @@ export class Simulator implements Validator {
     const { tracer } = this.deps
     if (tracer) {
       const reads = pinned.reads ?? new BlockReads(this.deps.client)
-      const outcomes = tracer.usesNodeOutcome
-        ? await this.batchOutcomes(entryPoint, ops, blockNumber, reads)
+      const batch = tracer.usesNodeOutcome
+        ? await this.batchHints(entryPoint, ops, blockNumber, reads)
         : undefined
       return mapLimit(ops, opts.concurrency ?? DEFAULT_CONCURRENCY, (op, i) =>
-        settleValidation(this.validate(entryPoint, op, { ...pinned, reads, nodeOutcome: outcomes?.[i] })),
+        settleValidation(
+          this.validate(entryPoint, op, {
+            ...pinned,
+            reads,
+            hints: batch && { nodeOutcome: batch.outcomes[i], prestate: batch.prestate },
+          }),
+        ),
       )
     }
     const version = versionOf(entryPoint)
@@ -145,17 +152,25 @@ export class Simulator implements Validator {
     )
   }
 
-  /** Every op's simulateValidation outcome at the block, from one batched eth_call (none if unsupported). */
-  private async batchOutcomes(
+  /**
+   * For a source that replays against the node: every op's outcome from one batched eth_call, and
+   * the state that call read (one prestateTracer call), instead of two node calls per op.
+   */
+  private async batchHints(
     entryPoint: Address,
     ops: readonly UserOperation[],
     blockNumber: bigint,
     reads: ChainReads,
-  ): Promise<(CallOutcome | undefined)[] | undefined> {
+  ): Promise<{ outcomes: CallOutcome[]; prestate: Prestate } | undefined> {
     const version = versionOf(entryPoint)
     if (!version || ops.length < 2) return undefined
     const block = await reads.block(blockNumber)
-    return simulateBatch(this.deps.client, { entryPoint, version, ops, blockNumber, gas: block.gasLimit })
+    const sim = { entryPoint, version, ops, blockNumber, gas: block.gasLimit }
+    const [outcomes, prestate] = await Promise.all([
+      simulateBatch(this.deps.client, sim),
+      batchPrestate(this.deps.client, sim),
+    ])
+    return { outcomes, prestate }
   }
 
   private head(): Promise<bigint> {

@@ -1,6 +1,7 @@
 import type { Address, Hash, Hex } from 'viem'
 import type { UserOperation } from '../chain/userop.js'
 import type { CallOutcome, SimulationCall } from './sim-call.js'
+import type { Prestate } from './tracer/native/replay-state.js'
 import type { ChainReads, ValidationResult } from './types.js'
 
 /**
@@ -78,6 +79,11 @@ export interface TraceOptions {
    * re-simulation): a source that confirms against the node need not call again.
    */
   nodeOutcome?: CallOutcome
+  /**
+   * The state at the block of every account and slot this call reads, when the caller has it (the
+   * union pre-state of the bundle's batched call): a source that replays need not ask again.
+   */
+  prestate?: Prestate
 }
 
 /**

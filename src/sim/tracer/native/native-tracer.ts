@@ -7,6 +7,8 @@ import { parseRawTrace, type RawTrace } from '../raw.js'
 import { fetchPrestate, SIMULATION_SENDER, sameOutcome } from './node-calls.js'
 import { ValidationRecorder } from './recorder.js'
 import { blockContext, type ReplayEngine } from './replay.js'
+import { type Prestate, type StartingState, startingState } from './replay-state.js'
+import { memoKey, TraceMemo } from './trace-memo.js'
 
 /** Gas of every native simulation call: the block's limit, at most this (under geth's RPC gas cap). */
 export const NATIVE_CALL_GAS_CAP = 30_000_000n
@@ -20,6 +22,8 @@ export interface TraceTiming {
   replayMs: number
   /** Whether the replay's outcome matched the node's. */
   confirmed: boolean
+  /** The trace of an earlier replay from the same state was reused (no replay ran). */
+  reused: boolean
 }
 
 /** The replay did not reproduce the node's outcome: its trace cannot be trusted. */
@@ -55,8 +59,25 @@ export class NativeValidationTracer implements ValidationTracer {
   constructor(private readonly deps: NativeTracerDeps) {}
 
   readonly usesNodeOutcome = true
+  private readonly memo = new TraceMemo()
+  /** Starting states made from a bundle's shared pre-state, one per state override. */
+  private readonly starts = new WeakMap<Prestate, Map<string, StartingState>>()
 
   async trace(call: SimulationCall, opts: TraceOptions = {}): Promise<ValidationTrace> {
+    const first = await this.attempt(call, opts)
+    if ('trace' in first) return first.trace
+    // What the caller handed over (the bundle's batched outcome and pre-state) came from another
+    // call: before giving up, ask the node about this very call.
+    if (opts.nodeOutcome === undefined && opts.prestate === undefined) throw first.mismatch
+    const own = await this.attempt(call, { reads: opts.reads })
+    if ('trace' in own) return own.trace
+    throw own.mismatch
+  }
+
+  private async attempt(
+    call: SimulationCall,
+    opts: TraceOptions,
+  ): Promise<{ trace: ValidationTrace } | { mismatch: ReplayMismatchError }> {
     const { client, engine } = this.deps
     const started = performance.now()
     const reads = opts.reads ?? new BlockReads(client)
@@ -66,39 +87,70 @@ export class NativeValidationTracer implements ValidationTracer {
       from: call.from ?? SIMULATION_SENDER,
       gas: call.gas ?? (block.gasLimit < NATIVE_CALL_GAS_CAP ? block.gasLimit : NATIVE_CALL_GAS_CAP),
     }
-    const ownCall = () => callSimulation(client, sent)
-    const outcome = opts.nodeOutcome ? Promise.resolve(opts.nodeOutcome) : ownCall()
+    const outcome = opts.nodeOutcome ? Promise.resolve(opts.nodeOutcome) : callSimulation(client, sent)
     outcome.catch(() => {}) // awaited below; a prestate failure must not leave it unhandled
-    const prestate = await fetchPrestate(client, sent)
+    const start = opts.prestate
+      ? this.shared(opts.prestate, call)
+      : startingState(await fetchPrestate(client, sent), call.stateOverride)
     const fetched = performance.now()
+    const key = memoKey(call.entryPoint, call.data)
+    const remembered = this.memo.recall(key, start, [call.entryPoint.toLowerCase(), SIMULATION_SENDER])
+    const observe = (replayed: number, confirmed: boolean) =>
+      this.deps.observe?.({
+        source: this.name,
+        nodeMs: fetched - started + (performance.now() - replayed),
+        replayMs: replayed - fetched,
+        confirmed,
+        reused: remembered !== undefined,
+      })
+    if (remembered) {
+      const node = await outcome
+      if (sameOutcome(node, remembered.outcome)) {
+        observe(fetched, true)
+        return { trace: { ...remembered, outcome: node } }
+      }
+    }
     const { config, entities } = phasesOf(call)
-    const raw = await engine.replay(
-      {
-        from: sent.from as Address,
-        to: call.entryPoint,
-        data: call.data,
-        gas: sent.gas as bigint,
-        stateOverride: call.stateOverride,
-      },
-      prestate,
-      blockContext(block),
-      new ValidationRecorder(config),
-    )
+    // A replay that fails outright (an EVM the library cannot run) is a disagreement like any other.
+    const raw: RawTrace | { failed: string } = await engine
+      .replay(
+        {
+          from: sent.from as Address,
+          to: call.entryPoint,
+          data: call.data,
+          gas: sent.gas as bigint,
+          stateOverride: call.stateOverride,
+        },
+        start,
+        blockContext(block),
+        new ValidationRecorder(config),
+      )
+      .catch((err: unknown) => ({ failed: (err as Error)?.message ?? String(err) }))
     const replayed = performance.now()
-    const replay = replayOutcome(raw)
-    let node = await outcome
-    // An outcome from the bundle's batched call ran with other gas: ask the node about this call.
-    if (opts.nodeOutcome && !agrees(node, replay)) node = await ownCall()
-    const done = performance.now()
-    const confirmed = agrees(node, replay)
-    this.deps.observe?.({
-      source: this.name,
-      nodeMs: fetched - started + (done - replayed),
-      replayMs: replayed - fetched,
-      confirmed,
-    })
-    if (!confirmed) throw new ReplayMismatchError(node, replay)
-    return { ...parseRawTrace(raw, entities), outcome: node }
+    const replay = 'failed' in raw ? { halted: `replay failed: ${raw.failed}` } : replayOutcome(raw)
+    const node = await outcome
+    const confirmed = agrees(node, replay) && !('failed' in raw)
+    observe(replayed, confirmed)
+    if (!confirmed || 'failed' in raw) return { mismatch: new ReplayMismatchError(node, replay) }
+    const trace = { ...parseRawTrace(raw, entities), outcome: node }
+    this.memo.remember(key, start, trace)
+    return { trace }
+  }
+
+  /** The starting state of `call` from a pre-state many calls share, made once per override. */
+  private shared(prestate: Prestate, call: SimulationCall): StartingState {
+    let byOverride = this.starts.get(prestate)
+    if (!byOverride) {
+      byOverride = new Map()
+      this.starts.set(prestate, byOverride)
+    }
+    const key = JSON.stringify(call.stateOverride)
+    let start = byOverride.get(key)
+    if (!start) {
+      start = startingState(prestate, call.stateOverride)
+      byOverride.set(key, start)
+    }
+    return start
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Hex } from 'viem'
 import type { ValidationPhase } from '../../tracer-seam.js'
-import type { TracerConfig } from '../js-source.js'
+import { lowerCaseConfig, type TracerConfig } from '../js-source.js'
 import type { RawPhase, RawTrace } from '../raw.js'
 
 /**
@@ -54,14 +54,7 @@ interface Frame {
 }
 
 export class ValidationRecorder {
-  private readonly cfg: {
-    ep: string
-    sender: string
-    paymaster: string
-    createSender: string
-    validateUserOp: string
-    validatePaymasterUserOp: string
-  }
+  private readonly cfg: ReturnType<typeof lowerCaseConfig>
   private readonly phases: Phase[] = []
   private cur: Phase | null = null
   private phaseDepth = -1
@@ -73,14 +66,7 @@ export class ValidationRecorder {
   readonly touched = new Set<string>()
 
   constructor(cfg: TracerConfig) {
-    this.cfg = {
-      ep: cfg.entryPoint.toLowerCase(),
-      sender: cfg.sender.toLowerCase(),
-      paymaster: cfg.paymaster?.toLowerCase() ?? '',
-      createSender: cfg.selectors.createSender.toLowerCase(),
-      validateUserOp: cfg.selectors.validateUserOp.toLowerCase(),
-      validatePaymasterUserOp: cfg.selectors.validatePaymasterUserOp.toLowerCase(),
-    }
+    this.cfg = lowerCaseConfig(cfg)
   }
 
   /** True while a phase is open and no EntryPoint code runs in it: the opcodes that count. */

@@ -100,14 +100,17 @@ export class ReplayEngine {
     return engine
   }
 
-  /** Runs one replay after those already queued (they share the EVM). */
+  /**
+   * Runs one replay after those already queued (they share the EVM), from `start`: the pre-state
+   * with the call's own override applied (startingState).
+   */
   replay(
     call: ReplayCall,
-    prestate: Prestate,
+    start: StartingState,
     block: BlockContext,
     recorder: ValidationRecorder,
   ): Promise<RawTrace> {
-    const run = this.queue.then(() => this.run(call, prestate, block, recorder))
+    const run = this.queue.then(() => this.run(call, start, block, recorder))
     this.queue = run.catch(() => {})
     return run
   }
@@ -115,15 +118,15 @@ export class ReplayEngine {
   /** Runs a call with no recorder: the outcome only (the start-up probe). */
   outcome(call: ReplayCall, prestate: Prestate, block: BlockContext): Promise<ReplayOutcome> {
     const run = this.queue.then(async () => {
-      this.reset(prestate, call.stateOverride)
+      this.reset(startingState(prestate, call.stateOverride))
       return runTopCall(this.evm, this.common, call, block)
     })
     this.queue = run.catch(() => {})
     return run
   }
 
-  private reset(prestate: Prestate, override: StateOverrideSet | undefined): void {
-    this.start = startingState(prestate, override)
+  private reset(start: StartingState): void {
+    this.start = start
     loadState(this.sm, this.start, this.codes)
     this.evm.journal.cleanJournal()
     this.evm.transientStorage.clear()
@@ -131,11 +134,11 @@ export class ReplayEngine {
 
   private async run(
     call: ReplayCall,
-    prestate: Prestate,
+    start: StartingState,
     block: BlockContext,
     recorder: ValidationRecorder,
   ): Promise<RawTrace> {
-    this.reset(prestate, call.stateOverride)
+    this.reset(start)
     this.tap.recorder = recorder
     let outcome: ReplayOutcome
     try {
