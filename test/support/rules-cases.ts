@@ -1,4 +1,3 @@
-import { RpcCode } from '../../src/util/errors.js'
 import { Kind, mapArg } from './rules-actions.js'
 import {
   ALLOWED,
