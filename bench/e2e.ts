@@ -3,11 +3,16 @@
  * both EntryPoints, N funded signers), driven over its JSON-RPC by a load generator with bounded
  * concurrency (one op in flight per SimpleAccount). Reports sustained throughput (ops whose receipt
  * became available per second, over the measured window) and latency from eth_sendUserOperation to
- * the receipt being served by eth_getUserOperationReceipt, for 1, 2 and 4 bundle senders.
+ * the receipt being served by eth_getUserOperationReceipt, by validation mode and account phase.
  *
  *   npm run bench
- *   BENCH_E2E_SECONDS=30 BENCH_E2E_ACCOUNTS=64 BENCH_E2E_RUNS=1@1,4@1/unsafe,4@0.5/unsafe npm run bench
- *     (runs are senders@blockTimeSeconds)
+ *   BENCH_E2E_SECONDS=30 BENCH_E2E_ACCOUNTS=200 BENCH_E2E_RUNS=4@1/unsafe/new,4@1/safe/new npm run bench
+ *     (runs are senders@blockTimeSeconds/mode/phase; mode: unsafe | safe (--sim.tracer auto, the
+ *     native path on anvil) | js (--sim.tracer js); phase: deployed (ops of deployed accounts) |
+ *     new (every op the first of a brand-new account, its factory deploying it))
+ *
+ * The default compares safe with unsafe at 4 senders and K = 200 ops in flight, both phases, in one
+ * run; the closing lines give each phase's safe/unsafe throughput ratio.
  */
 import { type Address, type Hash, zeroAddress } from 'viem'
 import { encodeUserOp } from '../src/rpc/encode.js'
@@ -27,27 +32,39 @@ import {
   stopConveyor,
 } from '../test/support/bundler-load.js'
 import { conveyor, type Run } from '../test/support/conveyor-process.js'
+import { freshAccountOp, stakeFactory } from './support/fresh-ops.js'
 
 const VERSION = 'v0.7' as const
 const WINDOW_S = Number(process.env.BENCH_E2E_SECONDS ?? 30)
 const RAMP_S = 3
-/**
- * Accounts (= ops in flight). Traced admission runs at the speed of anvil's JS tracer (~15 ops/s),
- * so more in flight there would only measure a queue; unsafe runs get enough to fill bundles.
- */
-const ACCOUNTS = {
-  traced: Number(process.env.BENCH_E2E_ACCOUNTS ?? 32),
-  unsafe: Number(process.env.BENCH_E2E_ACCOUNTS ?? 256),
-}
+/** K: ops in flight (one per account loop), the same for every mode so runs compare. */
+const ACCOUNTS = Number(process.env.BENCH_E2E_ACCOUNTS ?? 200)
 /** How long an op may take to be mined before the generator gives up on its account. */
 const OP_TIMEOUT_MS = 60_000
 const DRAIN_MS = 20_000
-const RUNS = (process.env.BENCH_E2E_RUNS ?? '1@1,2@1,4@1,1@1/unsafe,4@1/unsafe,4@0.5/unsafe')
+type Mode = 'unsafe' | 'safe' | 'js'
+type Phase = 'deployed' | 'new'
+interface RunSpec {
+  senders: number
+  blockTime: number
+  mode: Mode
+  phase: Phase
+}
+const RUNS: RunSpec[] = (
+  process.env.BENCH_E2E_RUNS ?? '4@1/unsafe/new,4@1/safe/new,4@1/unsafe/deployed,4@1/safe/deployed'
+)
   .split(',')
   .map((r) => {
-    const [spec = '', mode] = r.split('/')
+    const [spec = '', mode = 'safe', phase = 'deployed'] = r.split('/')
     const [senders, blockTime] = spec.split('@')
-    return { senders: Number(senders), blockTime: Number(blockTime ?? 1), unsafe: mode === 'unsafe' }
+    if (!['unsafe', 'safe', 'js'].includes(mode)) throw new Error(`unknown mode ${mode} in ${r}`)
+    if (!['deployed', 'new'].includes(phase)) throw new Error(`unknown phase ${phase} in ${r}`)
+    return {
+      senders: Number(senders),
+      blockTime: Number(blockTime ?? 1),
+      mode: mode as Mode,
+      phase: phase as Phase,
+    }
   })
 
 const children = new Set<Run>()
@@ -66,11 +83,8 @@ interface Ready {
   factories: Record<typeof VERSION, Address>
 }
 
-async function startConveyor(
-  senders: number,
-  blockTime: number,
-  unsafe: boolean,
-): Promise<{ run: Run; ready: Ready }> {
+async function startConveyor(spec: RunSpec): Promise<{ run: Run; ready: Ready }> {
+  const { senders, blockTime, mode } = spec
   const run = conveyor([
     'dev',
     '--num_signers',
@@ -81,7 +95,7 @@ async function startConveyor(
     '0',
     '--entry_points',
     VERSION,
-    ...(unsafe ? ['--unsafe'] : []),
+    ...(mode === 'unsafe' ? ['--unsafe'] : ['--sim.tracer', mode === 'js' ? 'js' : 'auto']),
     '--log.level',
     'warn',
   ])
@@ -90,8 +104,8 @@ async function startConveyor(
   return { run, ready }
 }
 
-async function run(senders: number, blockTime: number, unsafe: boolean): Promise<RunResult> {
-  const { run: child, ready } = await startConveyor(senders, blockTime, unsafe)
+async function run(spec: RunSpec): Promise<RunResult> {
+  const { run: child, ready } = await startConveyor(spec)
   const watcher = new ReceiptWatcher(ready.rpcUrl, 50)
   watcher.start()
   try {
@@ -99,8 +113,12 @@ async function run(senders: number, blockTime: number, unsafe: boolean): Promise
       entryPoints: { 'v0.7': ready.entryPoints[VERSION], 'v0.8': zeroAddress },
       factories: { 'v0.7': ready.factories[VERSION], 'v0.8': zeroAddress },
     })
-    const accounts = await deployAccounts(chain, unsafe ? ACCOUNTS.unsafe : ACCOUNTS.traced)
-    const gas = await estimateGas(chain, ready.rpcUrl, accounts[0]!)
+    const fresh = spec.phase === 'new'
+    if (fresh) await stakeFactory(chain, VERSION)
+    const accounts = fresh
+      ? Array.from({ length: ACCOUNTS }, () => undefined)
+      : await deployAccounts(chain, ACCOUNTS)
+    const gas = await estimateGas(chain, ready.rpcUrl, accounts[0])
     let fees = await currentFees(chain)
     const feeTimer = setInterval(() => {
       currentFees(chain).then(
@@ -120,7 +138,9 @@ async function run(senders: number, blockTime: number, unsafe: boolean): Promise
     let stalled = 0
     await mapLimit(accounts, accounts.length, async (account) => {
       while (performance.now() < windowEnd) {
-        const b = await nextOp(chain, VERSION, account, gas, fees)
+        const b = account
+          ? await nextOp(chain, VERSION, account, gas, fees)
+          : await freshAccountOp(chain, VERSION, gas, fees)
         const sentAt = performance.now()
         try {
           await sendUserOperation(ready.rpcUrl, b.op, entryPoint)
@@ -137,7 +157,7 @@ async function run(senders: number, blockTime: number, unsafe: boolean): Promise
           return
         }
         samples.push({ sentAt, admittedAt, minedAt: r.at, txHash: r.txHash, success: r.success })
-        account.nonce++
+        if (account) account.nonce++
       }
     })
     clearInterval(feeTimer)
@@ -146,9 +166,7 @@ async function run(senders: number, blockTime: number, unsafe: boolean): Promise
       await new Promise((r) => setTimeout(r, 100))
     }
     return summarize({
-      senders,
-      blockTime,
-      unsafe,
+      spec,
       accounts: accounts.length,
       samples,
       windowStart,
@@ -163,10 +181,17 @@ async function run(senders: number, blockTime: number, unsafe: boolean): Promise
   }
 }
 
-/** The bundler's own estimate for a deployed account's op, used for every op of the run. */
-async function estimateGas(chain: TestChain, rpcUrl: string, account: LoadAccount): Promise<OpGas> {
+/** The bundler's own estimate for the phase's op (a deployed account's, or a first op), used for every op. */
+async function estimateGas(
+  chain: TestChain,
+  rpcUrl: string,
+  account: LoadAccount | undefined,
+): Promise<OpGas> {
   const fees = await currentFees(chain)
-  const draft = await nextOp(chain, VERSION, account, { verificationGasLimit: 0n, callGasLimit: 0n }, fees)
+  const zero = { verificationGasLimit: 0n, callGasLimit: 0n }
+  const draft = account
+    ? await nextOp(chain, VERSION, account, zero, fees)
+    : await freshAccountOp(chain, VERSION, zero, fees, false)
   const est = await jsonRpc<{ verificationGasLimit: string; callGasLimit: string }>(
     rpcUrl,
     'eth_estimateUserOperationGas',
@@ -194,17 +219,13 @@ interface Sample {
 }
 
 interface RunResult {
-  senders: number
-  blockTime: number
-  unsafe: boolean
+  spec: RunSpec
   line: Record<string, string | number>
 }
 
 /** Throughput over the window (receipts seen in it), latency of the ops sent in it. */
 function summarize(r: {
-  senders: number
-  blockTime: number
-  unsafe: boolean
+  spec: RunSpec
   accounts: number
   samples: Sample[]
   windowStart: number
@@ -220,14 +241,13 @@ function summarize(r: {
   const bundles = new Set(minedInWindow.map((s) => s.txHash))
   const errors = [...r.errors.entries()].map(([m, n]) => `${n}× ${m}`).join('; ')
   return {
-    senders: r.senders,
-    blockTime: r.blockTime,
-    unsafe: r.unsafe,
+    spec: r.spec,
     line: {
-      validation: r.unsafe ? 'unsafe' : 'traced',
+      validation: r.spec.mode,
+      phase: r.spec.phase,
       accounts: r.accounts,
-      senders: r.senders,
-      blockTimeS: r.blockTime,
+      senders: r.spec.senders,
+      blockTimeS: r.spec.blockTime,
       opsPerS: Number((minedInWindow.length / windowS).toFixed(1)),
       p50Ms: Math.round(percentile(latency, 50)),
       p99Ms: Math.round(percentile(latency, 99)),
@@ -246,6 +266,7 @@ function summarize(r: {
 function table(results: RunResult[], opts: { windowS: number }): string {
   const cols: [string, string][] = [
     ['validation', 'validation'],
+    ['phase', 'accounts'],
     ['accounts', 'in flight'],
     ['senders', 'senders'],
     ['blockTimeS', 'block s'],
@@ -273,19 +294,43 @@ function table(results: RunResult[], opts: { windowS: number }): string {
     ...rows.map(fmt),
     '',
   ]
-  for (const r of results)
-    if (r.line.errors)
-      lines.push(`rejections (${r.senders}@${r.blockTime}${r.unsafe ? '/unsafe' : ''}): ${r.line.errors}`)
+  for (const r of results) if (r.line.errors) lines.push(`rejections (${label(r.spec)}): ${r.line.errors}`)
+  lines.push(...ratios(results))
   return `${lines.join('\n')}\n`
+}
+
+function label(s: RunSpec): string {
+  return `${s.senders}@${s.blockTime}/${s.mode}/${s.phase}`
+}
+
+/** Throughput of each safe (or js) run over the unsafe run of the same senders, blocks and phase. */
+function ratios(results: RunResult[]): string[] {
+  const out: string[] = []
+  for (const r of results) {
+    if (r.spec.mode === 'unsafe') continue
+    const base = results.find(
+      (u) =>
+        u.spec.mode === 'unsafe' &&
+        u.spec.phase === r.spec.phase &&
+        u.spec.senders === r.spec.senders &&
+        u.spec.blockTime === r.spec.blockTime,
+    )
+    if (!base) continue
+    const ratio = Number(r.line.opsPerS) / Number(base.line.opsPerS)
+    out.push(
+      `${r.spec.mode}/unsafe throughput, ${r.spec.phase} accounts, ${r.spec.senders} senders: ${r.line.opsPerS} / ${base.line.opsPerS} = ${ratio.toFixed(2)}`,
+    )
+  }
+  return out
 }
 
 const results: RunResult[] = []
 const started = performance.now()
 for (const r of RUNS) {
   process.stderr.write(
-    `running: ${r.senders} sender(s), ${r.blockTime} s blocks, ${r.unsafe ? 'unsafe' : 'traced'} validation, ${WINDOW_S} s window\n`,
+    `running: ${r.senders} sender(s), ${r.blockTime} s blocks, ${r.mode} validation, ${r.phase} accounts, K=${ACCOUNTS}, ${WINDOW_S} s window\n`,
   )
-  results.push(await run(r.senders, r.blockTime, r.unsafe))
+  results.push(await run(r))
   process.stderr.write(`  ${JSON.stringify(results.at(-1)?.line)}\n`)
 }
 process.stdout.write(table(results, { windowS: WINDOW_S }))

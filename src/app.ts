@@ -55,6 +55,8 @@ export async function startApp(ctx: AppContext): Promise<App> {
     // Safe mode (the ERC-7562 tracer and rules) unless --unsafe; a node that cannot trace stops start-up.
     const mode = await createValidationMode({
       unsafe: cfg.unsafe,
+      tracer: cfg.sim.tracer,
+      chainId: ctx.chainId,
       client,
       logger: log,
       rules: { minStakeValue: cfg.min_stake_value, minUnstakeDelaySec: BigInt(cfg.min_unstake_delay) },

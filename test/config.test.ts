@@ -71,6 +71,13 @@ describe('defaults', () => {
     expect(cfg.signer.redis_lock_ttl_millis).toBe(60_000)
     expect(cfg.dev).toEqual({ chain_port: 0, block_time: 1 })
     expect(cfg.log.level).toBe('info')
+    expect(cfg.sim.tracer).toBe('auto')
+  })
+
+  it('--sim.tracer takes auto, native or js, from flags and the environment', () => {
+    expect(load(['--sim.tracer', 'native']).sim.tracer).toBe('native')
+    expect(load([], { CONVEYOR_SIM__TRACER: 'js' }).sim.tracer).toBe('js')
+    expect(problem(['--sim.tracer', 'geth'])).toContain('--sim.tracer')
   })
 
   it('enables debug methods by default only under `conveyor dev`', () => {

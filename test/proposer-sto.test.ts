@@ -11,7 +11,6 @@ import type { PoolOp } from '../src/pool/types.js'
 import { Erc7562RuleChecker } from '../src/sim/rules/checker.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
-import { JsValidationTracer } from '../src/sim/tracer/js-tracer.js'
 import type { ValidationResult } from '../src/sim/types.js'
 import { buildOp, newOwner } from './harness/account.js'
 import { bundleOps } from './harness/bundle.js'
@@ -27,6 +26,7 @@ import {
   type RulesEnv,
   rulesOp,
 } from './support/rules-env.js'
+import { type PathRig, startTracingPaths, TRACING_PATHS, type TracingPath } from './support/tracing-paths.js'
 
 // ---- pure: which ops the proposer keeps ----
 
@@ -115,16 +115,21 @@ describe('withoutStorageConflicts (STO-040/041 in the proposer)', () => {
 // ---- on anvil: ops built to conflict, through the real tracer and the proposer ----
 
 let chain: TestChain
+let paths: Record<TracingPath, PathRig>
+let stopPaths: () => Promise<void>
 beforeAll(async () => {
   chain = await startTestChain()
+  ;({ paths, stop: stopPaths } = await startTracingPaths(chain))
 }, 60_000)
 afterAll(async () => {
+  await stopPaths?.()
   await chain?.stop()
 })
+const CASES = ENTRY_POINT_VERSIONS.flatMap((v) => TRACING_PATHS.map((p) => [v, p] as const))
 
-describe.each(ENTRY_POINT_VERSIONS)(
-  'proposer skips conflicting ops on anvil (%s)',
-  (version: EntryPointVersion) => {
+describe.each(CASES)(
+  'proposer skips conflicting ops on anvil (%s, %s tracing)',
+  (version: EntryPointVersion, path: TracingPath) => {
     let env: RulesEnv
     beforeAll(async () => {
       env = await deployRulesEnv(chain, version)
@@ -133,12 +138,12 @@ describe.each(ENTRY_POINT_VERSIONS)(
     it('an op whose validation reads another sender’s storage waits; the other op is mined, then it is', async () => {
       const chainSpec = chainSpecFor(chain.chainId)
       const simulator = new Simulator({
-        client: chain.client,
+        client: paths[path].client,
         settings: defaultSimSettings(chainSpec, {
           minStakeValue: MIN_STAKE,
           minUnstakeDelaySec: BigInt(MIN_UNSTAKE_DELAY),
         }),
-        tracer: new JsValidationTracer(chain.client),
+        tracer: paths[path].tracer,
         ruleChecker: new Erc7562RuleChecker(),
       })
       // B: a deployed SimpleAccount (an ERC-1967 proxy: a plain call to it reads its implementation slot).
@@ -174,8 +179,8 @@ describe.each(ENTRY_POINT_VERSIONS)(
       const proposer = new BundleProposer({
         pool,
         validator: simulator,
-        fees: new FeeEstimator({ client: chain.client, chainSpec }),
-        client: chain.client,
+        fees: new FeeEstimator({ client: paths[path].client, chainSpec }),
+        client: paths[path].client,
         chainSpec,
         settings: DEFAULT_PROPOSER_SETTINGS,
       })

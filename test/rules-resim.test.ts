@@ -8,7 +8,6 @@ import type { PoolOp } from '../src/pool/types.js'
 import { Erc7562RuleChecker } from '../src/sim/rules/checker.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
-import { JsValidationTracer } from '../src/sim/tracer/js-tracer.js'
 import { newOwner } from './harness/account.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
 import { ListPool } from './support/list-pool.js'
@@ -21,16 +20,22 @@ import {
   type RulesEnv,
   rulesOp,
 } from './support/rules-env.js'
+import { type PathRig, startTracingPaths, TRACING_PATHS, type TracingPath } from './support/tracing-paths.js'
 
 let chain: TestChain
+let paths: Record<TracingPath, PathRig>
+let stopPaths: () => Promise<void>
 beforeAll(async () => {
   chain = await startTestChain()
+  ;({ paths, stop: stopPaths } = await startTracingPaths(chain))
 }, 60_000)
 afterAll(async () => {
+  await stopPaths?.()
   await chain?.stop()
 })
+const CASES = ENTRY_POINT_VERSIONS.flatMap((v) => TRACING_PATHS.map((p) => [v, p] as const))
 
-describe.each(ENTRY_POINT_VERSIONS)('second simulation with the tracer %s', (version: EntryPointVersion) => {
+describe.each(CASES)('second simulation, %s, %s tracing', (version: EntryPointVersion, path: TracingPath) => {
   let env: RulesEnv
   beforeAll(async () => {
     env = await deployRulesEnv(chain, version)
@@ -42,9 +47,9 @@ describe.each(ENTRY_POINT_VERSIONS)('second simulation with the tracer %s', (ver
       minUnstakeDelaySec: BigInt(MIN_UNSTAKE_DELAY),
     })
     return new Simulator({
-      client: chain.client,
+      client: paths[path].client,
       settings,
-      tracer: new JsValidationTracer(chain.client),
+      tracer: paths[path].tracer,
       ruleChecker: new Erc7562RuleChecker(),
     })
   }
@@ -97,7 +102,7 @@ describe.each(ENTRY_POINT_VERSIONS)('second simulation with the tracer %s', (ver
           blockNumber: block.number,
         }),
       },
-      client: chain.client,
+      client: paths[path].client,
       chainSpec: chainSpecFor(chain.chainId),
       settings: DEFAULT_PROPOSER_SETTINGS,
     })

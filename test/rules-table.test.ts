@@ -4,7 +4,6 @@ import { ENTRY_POINT_VERSIONS, type EntryPointVersion } from '../src/chain/entry
 import { Erc7562RuleChecker } from '../src/sim/rules/checker.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
-import { JsValidationTracer } from '../src/sim/tracer/js-tracer.js'
 import { RpcError } from '../src/util/errors.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
 import { type Accounts, RULE_CASES } from './support/rules-cases.js'
@@ -16,17 +15,22 @@ import {
   type RulesEnv,
   rulesOp,
 } from './support/rules-env.js'
+import { type PathRig, startTracingPaths, TRACING_PATHS, type TracingPath } from './support/tracing-paths.js'
 
 /**
- * The ERC-7562 rule table through admission on a real anvil: the Rules* contracts perform each
- * action in validation, the Simulator traces with Conveyor's JS tracer and applies the rules.
- * Allowed variants must be admitted; forbidden ones rejected with the right code, rule and entity.
+ * The ERC-7562 rule table through admission on a real anvil, once per tracing path (js, and native
+ * behind a proxy that refuses JS tracers; see tracing-paths.ts): the Rules* contracts perform each
+ * action in validation, the Simulator traces and applies the rules. Allowed variants must be
+ * admitted; forbidden ones rejected with the right code, rule and entity, on every path alike.
  */
 let chain: TestChain
+let paths: Record<TracingPath, PathRig>
+let stopPaths: () => Promise<void>
 const envs = {} as Record<EntryPointVersion, { env: RulesEnv; accounts: Accounts }>
 
 beforeAll(async () => {
   chain = await startTestChain()
+  ;({ paths, stop: stopPaths } = await startTracingPaths(chain))
   for (const v of ENTRY_POINT_VERSIONS) {
     const env = await deployRulesEnv(chain, v)
     envs[v] = {
@@ -36,18 +40,19 @@ beforeAll(async () => {
   }
 }, 120_000)
 afterAll(async () => {
+  await stopPaths?.()
   await chain?.stop()
 })
 
-function simulator(): Simulator {
+function simulator(path: TracingPath): Simulator {
   const settings = defaultSimSettings(chainSpecFor(chain.chainId), {
     minStakeValue: MIN_STAKE,
     minUnstakeDelaySec: BigInt(MIN_UNSTAKE_DELAY),
   })
   return new Simulator({
-    client: chain.client,
+    client: paths[path].client,
     settings,
-    tracer: new JsValidationTracer(chain.client),
+    tracer: paths[path].tracer,
     ruleChecker: new Erc7562RuleChecker({
       minStakeValue: MIN_STAKE,
       minUnstakeDelaySec: BigInt(MIN_UNSTAKE_DELAY),
@@ -108,7 +113,9 @@ it('has at least 60 cases, each rule with a forbidden and (where the spec has on
   }
 })
 
-describe.each(ENTRY_POINT_VERSIONS)('rule table %s', (version) => {
+const PATHS = ENTRY_POINT_VERSIONS.flatMap((v) => TRACING_PATHS.map((p) => [v, p] as const))
+
+describe.each(PATHS)('rule table %s, %s tracing', (version, path) => {
   it.each(
     RULE_CASES.map((c) => [`${c.rule} ${c.name} → ${c.expect.ok ? 'admitted' : 'rejected'}`, c] as const),
   )(
@@ -116,7 +123,7 @@ describe.each(ENTRY_POINT_VERSIONS)('rule table %s', (version) => {
     async (_name, c) => {
       const { env, accounts } = envs[version]
       const op = await rulesOp(env, await c.build(env, accounts))
-      const outcome = await simulator()
+      const outcome = await simulator(path)
         .validate(env.entryPoint, op)
         .then(
           () => undefined,

@@ -204,22 +204,30 @@ describe.each(ENTRY_POINT_VERSIONS)('Simulator.validateMany %s', (version: Entry
     expect(outcomes.map((o) => o.ok)).toEqual([true, true, true, true, true]) // sigFailed is data
   })
 
-  it('falls back to one traced validate per op when a tracer is in use', async () => {
-    const ops = [
-      await deployedAccountOp(version),
-      (await build(version, { owner: newOwner(), fund: false })).op,
-    ]
-    const blockNumber = await chain.client.getBlockNumber({ cacheTime: 0 })
-    const { client, calls } = countingClient()
-    const mode = await createValidationMode({ unsafe: false, client, logger: silentLogger })
-    const traced = new Simulator({ client, settings, ...mode })
-    calls.clear()
-    const many = await traced.validateMany(ep(), ops, { blockNumber, concurrency: 2 })
-    expect(calls.get('debug_traceCall')).toBe(2)
-    expect(calls.get('batch')).toBeUndefined()
-    expectSame(many, await oneByOne(traced, ep(), ops, blockNumber))
-    expect(many[1]).toMatchObject({ ok: false, error: { code: RpcCode.PaymasterDepositTooLow } })
-  })
+  it.each([
+    ['js', { batch: undefined, traces: 2 }],
+    ['native', { batch: 1, traces: 1 }],
+  ] as const)(
+    'with the %s tracer: the same outcomes as one traced validate per op, in %o node calls',
+    async (tracer, expected) => {
+      const ops = [
+        await deployedAccountOp(version),
+        (await build(version, { owner: newOwner(), fund: false })).op,
+      ]
+      const blockNumber = await chain.client.getBlockNumber({ cacheTime: 0 })
+      const { client, calls } = countingClient()
+      const mode = await createValidationMode({ unsafe: false, tracer, client, logger: silentLogger })
+      const traced = new Simulator({ client, settings, ...mode })
+      calls.clear()
+      const many = await traced.validateMany(ep(), ops, { blockNumber, concurrency: 2 })
+      // js: one debug_traceCall per op; native: one batched eth_call for the outcomes and one
+      // prestateTracer call over that same batch call for the state every replay starts from.
+      expect(calls.get('debug_traceCall')).toBe(expected.traces)
+      expect(calls.get('batch')).toBe(expected.batch)
+      expectSame(many, await oneByOne(traced, ep(), ops, blockNumber))
+      expect(many[1]).toMatchObject({ ok: false, error: { code: RpcCode.PaymasterDepositTooLow } })
+    },
+  )
 
   it('reports an unsupported entry point for every op, as validate does', async () => {
     const { op } = await build(version, { owner: newOwner() })

@@ -24,6 +24,7 @@ const ETH = 1_000_000_000_000_000_000n
 export const PRIORITY_FEE_MODE_KINDS = ['priority_fee_increase_percent', 'base_fee_percent'] as const
 export const BUNDLING_MODES = ['auto', 'manual'] as const
 export const SENDER_KINDS = ['raw', 'flashbots', 'bloxroute'] as const
+export const SIM_TRACERS = ['auto', 'native', 'js'] as const
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 
 const percent = (max = 1000) => integer({ min: 0, max, unit: 'percent' })
@@ -182,6 +183,17 @@ export const configSchema = z
           type: bigint({ min: 1n, unit: 'blocks' }),
           help: 'How far back eth_getUserOperationByHash/Receipt search the chain for ops the pool no longer remembers (eth_getLogs range).',
           default: 10_000n,
+        }),
+      })
+      .strict()
+      .default({}),
+
+    sim: z
+      .object({
+        tracer: opt<(typeof SIM_TRACERS)[number]>({
+          type: oneOf(SIM_TRACERS),
+          help: "Where safe mode gets its ERC-7562 traces: native (the node's prestateTracer, replayed in-process and confirmed with eth_call; falls back to the JS tracer where the node has one), js (the node runs Conveyor's JavaScript tracer), or auto (probe the node at start-up, prefer native).",
+          default: 'auto',
         }),
       })
       .strict()

@@ -13,6 +13,8 @@ import { extractRevertData } from '../chain/revert.js'
 import { packUserOp, type UserOperation } from '../chain/userop.js'
 import { type CallOutcome, callSimulation, encodeSimulateValidation, withSimulationCode } from './sim-call.js'
 import { SIMULATION_BATCH_ABI, SIMULATION_BATCH_CODE } from './simulation-batch.js'
+import { fetchPrestate } from './tracer/native/node-calls.js'
+import type { Prestate } from './tracer/native/replay-state.js'
 import type { StateOverrideSet } from './types.js'
 
 /**
@@ -63,17 +65,42 @@ export async function simulateBatch(client: PublicClient, sim: BatchSimulation):
   return outcomes
 }
 
+/**
+ * The state the batch call reads (the node's native prestateTracer over the very call simulateBatch
+ * makes first): the block's state of every account and slot any of the ops' simulations read, each
+ * op running from that state (the batch reverts each op's changes). Ops that did not fit the first
+ * call's gas are not covered; a replay from it then disagrees with the node and asks on its own.
+ */
+export async function batchPrestate(client: PublicClient, sim: BatchSimulation): Promise<Prestate> {
+  const stateOverride: StateOverrideSet = {
+    ...withSimulationCode(sim.version, sim.entryPoint),
+    [SIMULATION_BATCH_ADDRESS]: { code: SIMULATION_BATCH_CODE },
+  }
+  return fetchPrestate(client, {
+    entryPoint: SIMULATION_BATCH_ADDRESS,
+    version: sim.version,
+    data: batchCalldata(sim, sim.ops),
+    blockNumber: sim.blockNumber,
+    stateOverride,
+    gas: sim.gas,
+  })
+}
+
+function batchCalldata(sim: BatchSimulation, ops: readonly UserOperation[]): Hex {
+  return encodeFunctionData({
+    abi: SIMULATION_BATCH_ABI,
+    functionName: 'simulateValidations',
+    args: [sim.entryPoint, ops.map(packUserOp)],
+  })
+}
+
 async function callBatch(
   client: PublicClient,
   sim: BatchSimulation,
   ops: readonly UserOperation[],
   stateOverride: StateOverrideSet,
 ): Promise<CallOutcome[]> {
-  const data = encodeFunctionData({
-    abi: SIMULATION_BATCH_ABI,
-    functionName: 'simulateValidations',
-    args: [sim.entryPoint, ops.map(packUserOp)],
-  })
+  const data = batchCalldata(sim, ops)
   let returned: Hex
   try {
     returned = (await client.request({

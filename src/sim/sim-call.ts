@@ -24,6 +24,9 @@ export interface SimulationCall {
   data: Hex
   blockNumber: bigint
   stateOverride: StateOverrideSet
+  /** Sender and gas, when the caller wants them explicit (the node's defaults otherwise). */
+  from?: Address
+  gas?: bigint
 }
 
 export type CallOutcome = { ok: true; data: Hex } | { ok: false; revert: Hex }
@@ -114,6 +117,16 @@ export function decodeSimulateHandleOp(version: EntryPointVersion, data: Hex): R
   }) as unknown as RawExecutionResult
 }
 
+/** The transaction object of a simulation call, as eth_call and debug_traceCall take it. */
+export function callObject(call: SimulationCall): { from?: Address; to: Address; data: Hex; gas?: Hex } {
+  return {
+    ...(call.from ? { from: call.from } : {}),
+    to: call.entryPoint,
+    data: call.data,
+    ...(call.gas !== undefined ? { gas: numberToHex(call.gas) } : {}),
+  }
+}
+
 /**
  * eth_call from no one to the EntryPoint with the override set, at a pinned block. A revert comes
  * back as data (the caller decodes it); transport and node failures are thrown.
@@ -122,11 +135,7 @@ export async function callSimulation(client: PublicClient, call: SimulationCall)
   try {
     const data = (await client.request({
       method: 'eth_call',
-      params: [
-        { to: call.entryPoint, data: call.data },
-        numberToHex(call.blockNumber),
-        call.stateOverride as never,
-      ],
+      params: [callObject(call), numberToHex(call.blockNumber), call.stateOverride as never],
     } as never)) as Hex
     return { ok: true, data }
   } catch (err) {

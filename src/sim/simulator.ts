@@ -1,12 +1,13 @@
-import { type Address, type Hash, type Hex, keccak256, type PublicClient } from 'viem'
+import type { Address, Hash, Hex, PublicClient } from 'viem'
 import { type EntryPointVersion, versionOf } from '../chain/entrypoint.js'
 import type { UserOperation } from '../chain/userop.js'
 import { mapLimit } from '../util/concurrency.js'
 import { invalidParams, RpcError } from '../util/errors.js'
 import { acceptAggregatedSignature } from './aggregated-signature.js'
-import { simulateBatch } from './batch-call.js'
+import { batchPrestate, simulateBatch } from './batch-call.js'
 import { settleValidation } from './batch-outcome.js'
 import { maxBig } from './bigmath.js'
+import { codeHash } from './code-hash.js'
 import { precheckOp } from './precheck.js'
 import { BlockReads, readPrecheckState } from './precheck-state.js'
 import { checkValidationOutcome, rejectionForRevert } from './reject.js'
@@ -19,7 +20,8 @@ import {
   type SimulationCall,
   withSimulationCode,
 } from './sim-call.js'
-import type { RuleChecker, ValidationTrace, ValidationTracer } from './tracer-seam.js'
+import type { Prestate } from './tracer/native/replay-state.js'
+import type { RuleChecker, TraceOptions, ValidationTrace, ValidationTracer } from './tracer-seam.js'
 import type {
   ChainReads,
   ValidateManyOptions,
@@ -67,12 +69,13 @@ export class Simulator implements Validator {
   async validate(
     entryPoint: Address,
     op: UserOperation,
-    opts: ValidateOptions = {},
+    opts: ValidateOptions & { hints?: Pick<TraceOptions, 'nodeOutcome' | 'prestate'> } = {},
   ): Promise<ValidationResult> {
     const version = supported(entryPoint)
     // Pin the block: the prechecks, the simulation and the code hashes must all see one state.
     const blockNumber = opts.blockNumber ?? (await this.head())
-    const sim = await this.prepare(entryPoint, version, op, blockNumber, opts)
+    const reads = opts.reads ?? new BlockReads(this.deps.client)
+    const preparing = this.prepare(entryPoint, version, op, blockNumber, { ...opts, reads })
     const call: SimulationCall = {
       entryPoint,
       version,
@@ -81,10 +84,15 @@ export class Simulator implements Validator {
       stateOverride: withSimulationCode(version, entryPoint),
     }
     if (this.deps.tracer) {
-      const trace = await this.deps.tracer.trace(call)
+      // The trace runs alongside the prechecks' reads (it shares their block read): one round trip
+      // less per admission. A precheck rejection still comes first.
+      const tracing = this.deps.tracer.trace(call, { reads, ...opts.hints })
+      tracing.catch(() => {})
+      const sim = await preparing
+      const trace = await tracing
       return this.conclude(sim, trace.outcome, trace)
     }
-    return this.conclude(sim, await callSimulation(this.deps.client, call))
+    return this.conclude(await preparing, await callSimulation(this.deps.client, call))
   }
 
   async validateMany(
@@ -94,10 +102,22 @@ export class Simulator implements Validator {
   ): Promise<ValidationOutcome[]> {
     const blockNumber = opts.blockNumber ?? (await this.head())
     const pinned = { ...opts, blockNumber, precheck: opts.precheck ?? opts.blockNumber === undefined }
-    // The tracer needs each op's own trace: one call per op, as validate makes it.
-    if (this.deps.tracer) {
-      return mapLimit(ops, opts.concurrency ?? DEFAULT_CONCURRENCY, (op) =>
-        settleValidation(this.validate(entryPoint, op, pinned)),
+    // A tracer needs each op's own trace. A source that confirms against the node's outcome gets
+    // all of them from one batched eth_call first.
+    const { tracer } = this.deps
+    if (tracer) {
+      const reads = pinned.reads ?? new BlockReads(this.deps.client)
+      const batch = tracer.usesNodeOutcome
+        ? await this.batchHints(entryPoint, ops, blockNumber, reads)
+        : undefined
+      return mapLimit(ops, opts.concurrency ?? DEFAULT_CONCURRENCY, (op, i) =>
+        settleValidation(
+          this.validate(entryPoint, op, {
+            ...pinned,
+            reads,
+            hints: batch && { nodeOutcome: batch.outcomes[i], prestate: batch.prestate },
+          }),
+        ),
       )
     }
     const version = versionOf(entryPoint)
@@ -131,6 +151,27 @@ export class Simulator implements Validator {
         return settleValidation(this.conclude(p.sim, outcome))
       }),
     )
+  }
+
+  /**
+   * For a source that replays against the node: every op's outcome from one batched eth_call, and
+   * the state that call read (one prestateTracer call), instead of two node calls per op.
+   */
+  private async batchHints(
+    entryPoint: Address,
+    ops: readonly UserOperation[],
+    blockNumber: bigint,
+    reads: ChainReads,
+  ): Promise<{ outcomes: CallOutcome[]; prestate: Prestate } | undefined> {
+    const version = versionOf(entryPoint)
+    if (!version || ops.length < 2) return undefined
+    const block = await reads.block(blockNumber)
+    const sim = { entryPoint, version, ops, blockNumber, gas: block.gasLimit }
+    const [outcomes, prestate] = await Promise.all([
+      simulateBatch(this.deps.client, sim),
+      batchPrestate(this.deps.client, sim),
+    ])
+    return { outcomes, prestate }
   }
 
   private head(): Promise<bigint> {
@@ -170,10 +211,10 @@ export class Simulator implements Validator {
       [op.paymaster, state.paymasterCode],
     ]
     for (const [address, code] of known)
-      if (address && code !== undefined) codeHashes[address] = keccak256(code)
+      if (address && code !== undefined) codeHashes[address] = codeHash(code)
     const aggregator = raw.aggregatorInfo.aggregator
     if (BigInt(aggregator) > 1n && !codeHashes[aggregator]) {
-      codeHashes[aggregator] = keccak256(await sim.reads.code(aggregator, blockNumber))
+      codeHashes[aggregator] = codeHash(await sim.reads.code(aggregator, blockNumber))
     }
 
     const result = toValidationResult(

@@ -1,7 +1,8 @@
 import type { Address, Hash, Hex } from 'viem'
 import type { UserOperation } from '../chain/userop.js'
 import type { CallOutcome, SimulationCall } from './sim-call.js'
-import type { ValidationResult } from './types.js'
+import type { Prestate } from './tracer/native/replay-state.js'
+import type { ChainReads, ValidationResult } from './types.js'
 
 /**
  * The seam for ERC-7562 validation rules (a later issue), designed so the tracer plugs into the
@@ -69,8 +70,33 @@ export interface ValidationTrace {
   storageReads: Record<Address, Record<Hex, Hex>>
 }
 
+/** What a trace source may reuse from its caller. */
+export interface TraceOptions {
+  /** The simulation's block and code reads, shared with the prechecks (the block header). */
+  reads?: ChainReads
+  /**
+   * The node's own outcome of this very call when the caller already has it (the bundle's batched
+   * re-simulation): a source that confirms against the node need not call again.
+   */
+  nodeOutcome?: CallOutcome
+  /**
+   * The state at the block of every account and slot this call reads, when the caller has it (the
+   * union pre-state of the bundle's batched call): a source that replays need not ask again.
+   */
+  prestate?: Prestate
+}
+
+/**
+ * A source of ERC-7562 traces: the node's JS tracer, or the node's native pre-state replayed
+ * in-process (tracer/native/). Every source returns the same ValidationTrace; one rule checker
+ * judges them all. A source that cannot vouch for its trace throws (never a partial trace).
+ */
 export interface ValidationTracer {
-  trace(call: SimulationCall): Promise<ValidationTrace>
+  /** 'js' | 'native' | a composition of them, for logs and metrics. */
+  readonly name?: string
+  /** True when the source confirms against the node's outcome (TraceOptions.nodeOutcome helps). */
+  readonly usesNodeOutcome?: boolean
+  trace(call: SimulationCall, opts?: TraceOptions): Promise<ValidationTrace>
 }
 
 export interface RuleContext {

@@ -311,7 +311,7 @@ export async function nextOp(
   gas: OpGas,
   fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint },
 ): Promise<BuiltOp> {
-  let op: UserOperation = {
+  const op: UserOperation = {
     sender: account.sender,
     nonce: account.nonce,
     callData: executeCallData(version, account.owner.address, 0n, '0x'),
@@ -320,16 +320,22 @@ export async function nextOp(
     ...fees,
     signature: DUMMY_SIGNATURE,
   }
-  op = {
-    ...op,
-    preVerificationGas: requiredPreVerificationGas(
-      { ...op, signature: `0x${'ff'.repeat(65)}` },
-      chainSpecFor(chain.chainId),
-    ),
-  }
-  op.signature = await signUserOp(chain, version, op, account.owner)
+  return finishLoadOp(chain, version, op, account.owner)
+}
+
+/** Prices preVerificationGas as the bundler requires, then signs (unless told not to) and hashes. */
+export async function finishLoadOp(
+  chain: TestChain,
+  version: EntryPointVersion,
+  draft: UserOperation,
+  owner: PrivateKeyAccount,
+  sign = true,
+): Promise<BuiltOp> {
+  const priced = { ...draft, signature: `0x${'ff'.repeat(65)}` as const }
+  const op = { ...draft, preVerificationGas: requiredPreVerificationGas(priced, chainSpecFor(chain.chainId)) }
+  if (sign) op.signature = await signUserOp(chain, version, op, owner)
   const hash = userOpHash(op, chain.deployment.entryPoints[version], chain.chainId, version)
-  return { op, hash, sender: account.sender }
+  return { op, hash, sender: op.sender }
 }
 
 export interface OpReceiptSeen {

@@ -1,112 +1,17 @@
-import type { Address } from 'viem'
-import { RpcCode } from '../../src/util/errors.js'
-import { type Action, Kind, mapArg } from './rules-actions.js'
-import { counterfactual, type RulesEnv, type RulesOpParams } from './rules-env.js'
+import { Kind, mapArg } from './rules-actions.js'
+import {
+  ALLOWED,
+  account,
+  banned,
+  factory,
+  k,
+  NO_CODE,
+  needsStake,
+  paymaster,
+  type RuleCase,
+} from './rules-case-builders.js'
 
-/** What admission must do with a case's op. */
-export type Expect =
-  | { ok: true }
-  | { ok: false; code: number; rule: string; entity: 'account' | 'factory' | 'paymaster'; text?: string }
-
-export interface RuleCase {
-  name: string
-  /** The rule the case exercises (also for allowed variants). */
-  rule: string
-  expect: Expect
-  build(env: RulesEnv, accounts: Accounts): Promise<RulesOpParams>
-}
-
-/** Deployed accounts shared by the cases (validation does not consume the nonce). */
-export interface Accounts {
-  unstaked: Address
-  staked: Address
-}
-
-const ALLOWED: Expect = { ok: true }
-const banned = (
-  rule: string,
-  entity: 'account' | 'factory' | 'paymaster' = 'account',
-  text?: string,
-): Expect => ({
-  ok: false,
-  code: RpcCode.BannedOpcode,
-  rule,
-  entity,
-  text,
-})
-const needsStake = (rule: string, entity: 'account' | 'factory' | 'paymaster', text?: string): Expect => ({
-  ok: false,
-  code: RpcCode.StakeTooLow,
-  rule,
-  entity,
-  text,
-})
-
-const NO_CODE: Address = '0x00000000000000000000000000000000DeaDBeef'
-
-type ActionOf = (env: RulesEnv, sender: Address) => Action
-
-/** The account (deployed, unstaked unless `staked`) performs the action. */
-function account(name: string, rule: string, expect: Expect, action: ActionOf, staked = false): RuleCase {
-  return {
-    name: `account ${name}`,
-    rule,
-    expect,
-    build: async (env, accts) => {
-      const sender = staked ? accts.staked : accts.unstaked
-      return { sender, account: action(env, sender) }
-    },
-  }
-}
-
-type PaymasterKind = keyof RulesEnv['paymaster']
-/** A plain account with a paymaster that performs the action. */
-function paymaster(
-  name: string,
-  rule: string,
-  expect: Expect,
-  action: ActionOf,
-  pm: PaymasterKind = 'unstaked',
-): RuleCase {
-  return {
-    name: `${pm} paymaster ${name}`,
-    rule,
-    expect,
-    build: async (env, accts) => ({
-      sender: accts.unstaked,
-      paymaster: { address: env.paymaster[pm], action: action(env, accts.unstaked) },
-    }),
-  }
-}
-
-/** A counterfactual account whose factory (and optionally the account itself) performs the action. */
-function factory(
-  name: string,
-  rule: string,
-  expect: Expect,
-  action: ActionOf | undefined,
-  staked: boolean,
-  accountAction?: ActionOf,
-): RuleCase {
-  return {
-    name: `${staked ? 'staked' : 'unstaked'} factory ${name}`,
-    rule,
-    expect,
-    build: async (env) => {
-      const address = staked ? env.factory.staked : env.factory.unstaked
-      const { sender, salt } = await counterfactual(env, address)
-      return {
-        sender,
-        factory: { address, salt, action: action?.(env, sender) },
-        account: accountAction?.(env, sender),
-      }
-    },
-  }
-}
-
-const k =
-  (kind: number, target?: Address, arg?: bigint): ActionOf =>
-  () => ({ kind, target, arg })
+export type { Accounts, Expect, RuleCase } from './rules-case-builders.js'
 
 const ENV_OPCODES: [string, number][] = [
   ['ORIGIN', Kind.ORIGIN],
@@ -155,16 +60,24 @@ export const RULE_CASES: RuleCase[] = [
   account(
     'runs a subcall out of gas',
     'OP-020',
-    { ok: false, code: RpcCode.RejectedByEpOrAccount, rule: 'OP-020', entity: 'account' },
+    banned('OP-020', 'account', 'out of gas'),
     k(Kind.OUT_OF_GAS),
   ),
   account('has a subcall revert', 'OP-020', ALLOWED, k(Kind.SUBCALL_REVERT)),
   paymaster(
     'runs a subcall out of gas',
     'OP-020',
-    { ok: false, code: RpcCode.RejectedByEpOrAccount, rule: 'OP-020', entity: 'paymaster' },
+    banned('OP-020', 'paymaster', 'out of gas'),
     k(Kind.OUT_OF_GAS),
   ),
+  factory(
+    'runs a subcall out of gas',
+    'OP-020',
+    banned('OP-020', 'factory', 'out of gas'),
+    k(Kind.OUT_OF_GAS),
+    true,
+  ),
+  factory('has a subcall revert', 'OP-020', ALLOWED, k(Kind.SUBCALL_REVERT), false),
 
   // OP-031/032 CREATE2.
   account(

@@ -43,15 +43,9 @@ export function opcodeViolations(p: PhaseTrace, v: PhaseView, s: RuleSettings): 
     out.push(
       violation(RpcCode.BannedOpcode, 'OP-012', v, `${who} uses opcode GAS other than right before a *CALL`),
     )
+  // OP-020 is an opcode rule: ERC-7769 refuses it as -32502 (-32500 is for a FailedOp).
   if (p.outOfGas)
-    out.push(
-      violation(
-        RpcCode.RejectedByEpOrAccount,
-        'OP-020',
-        v,
-        `${who} ran a frame out of gas during validation`,
-      ),
-    )
+    out.push(violation(RpcCode.BannedOpcode, 'OP-020', v, `${who} ran a frame out of gas during validation`))
   out.push(...createViolations(p, v))
   out.push(...codeAccessViolations(p, v, s))
   out.push(...entryPointViolations(p, v))

@@ -9,6 +9,18 @@ export interface TracerConfig {
   selectors: { createSender: Hex; validateUserOp: Hex; validatePaymasterUserOp: Hex }
 }
 
+/** The config as both trace sources compare it: lower-case hex, no paymaster as ''. */
+export function lowerCaseConfig(cfg: TracerConfig) {
+  return {
+    ep: cfg.entryPoint.toLowerCase(),
+    sender: cfg.sender.toLowerCase(),
+    paymaster: cfg.paymaster?.toLowerCase() ?? '',
+    createSender: cfg.selectors.createSender.toLowerCase(),
+    validateUserOp: cfg.selectors.validateUserOp.toLowerCase(),
+    validatePaymasterUserOp: cfg.selectors.validatePaymasterUserOp.toLowerCase(),
+  }
+}
+
 /**
  * Conveyor's validation tracer, in the geth-style JS tracer API (`step`, `fault`, `enter`, `exit`,
  * `result`) as anvil (revm-inspectors, boa) runs it. The op's addresses are baked into the source
@@ -27,14 +39,7 @@ export interface TracerConfig {
  * top-level outcome.
  */
 export function validationTracerSource(cfg: TracerConfig): string {
-  const c = {
-    ep: cfg.entryPoint.toLowerCase(),
-    sender: cfg.sender.toLowerCase(),
-    paymaster: cfg.paymaster?.toLowerCase() ?? '',
-    createSender: cfg.selectors.createSender.toLowerCase(),
-    validateUserOp: cfg.selectors.validateUserOp.toLowerCase(),
-    validatePaymasterUserOp: cfg.selectors.validatePaymasterUserOp.toLowerCase(),
-  }
+  const c = lowerCaseConfig(cfg)
   return `{
   cfg: ${JSON.stringify(c)},
   phases: [],

@@ -2,46 +2,98 @@ import type { PublicClient } from 'viem'
 import type { Logger } from '../../util/log.js'
 import { Erc7562RuleChecker, type RuleSettings } from '../rules/checker.js'
 import type { RuleChecker, ValidationTracer } from '../tracer-seam.js'
+import { CheckedTracer } from './checked.js'
 import { JsValidationTracer } from './js-tracer.js'
+import { NativeValidationTracer, type TraceTiming } from './native/native-tracer.js'
+import { probeNativeSupport } from './native/probe.js'
 import { probeTracerSupport } from './probe.js'
+
+/** `--sim.tracer`: where safe mode's traces come from. */
+export type TracerChoice = 'auto' | 'native' | 'js'
 
 export interface ValidationMode {
   tracer?: ValidationTracer
   ruleChecker?: RuleChecker
 }
 
-/** Start-up refusal: the node cannot run the tracer and `--unsafe` was not given. */
+/** Start-up refusal: no tracing path works on this node and `--unsafe` was not given. */
 export class TracerUnsupportedError extends Error {
   constructor(reason: string) {
     super(
-      `the node cannot run Conveyor's ERC-7562 validation tracer (debug_traceCall with a JavaScript tracer): ${reason}. ` +
-        'Use a node with JS tracers (geth, reth, anvil), or start with --unsafe to skip the validation rules.',
+      `safe mode cannot check the ERC-7562 validation rules on this node: ${reason}. ` +
+        'Use a node with debug_traceCall (native prestateTracer, or JavaScript tracers), ' +
+        'or start with --unsafe to skip the validation rules.',
     )
     this.name = 'TracerUnsupportedError'
   }
 }
 
-/**
- * The composition root's switch between safe mode (default: the tracer and the ERC-7562 rules)
- * and `--unsafe` (plain eth_call simulation, no rules; logged once, loudly). Safe mode probes the
- * node first and throws TracerUnsupportedError when it cannot trace.
- */
-export async function createValidationMode(opts: {
+export interface ValidationModeOptions {
   unsafe: boolean
+  /** Default 'auto'. */
+  tracer?: TracerChoice
   client: PublicClient
+  /** The chain id the native replay runs with (CHAINID); the node's when absent. */
+  chainId?: number
   logger: Logger
   rules?: Partial<RuleSettings>
-}): Promise<ValidationMode> {
+  /** Timings of each native trace (for metrics). */
+  observe?: (t: TraceTiming) => void
+}
+
+/**
+ * The composition root's switch between safe mode (default: traces and the ERC-7562 rules) and
+ * `--unsafe` (plain eth_call simulation, no rules; logged once, loudly). Safe mode probes the node
+ * for the paths `--sim.tracer` allows: native (prestateTracer + in-process replay, confirmed by
+ * eth_call) and the JS tracer. `auto` prefers native; native falls back to the JS tracer per op
+ * where the node has one. The choice is logged; when no allowed path works, TracerUnsupportedError.
+ */
+export async function createValidationMode(opts: ValidationModeOptions): Promise<ValidationMode> {
+  const { logger, client } = opts
   if (opts.unsafe) {
-    opts.logger.warn(
+    logger.warn(
       { unsafe: true },
       'UNSAFE MODE: ERC-7562 validation rules are OFF (--unsafe). Ops are simulated without the tracer: ' +
         'banned opcodes, storage access and stake rules are not enforced. Never run a public mempool like this.',
     )
     return {}
   }
-  const support = await probeTracerSupport(opts.client)
-  if (!support.ok) throw new TracerUnsupportedError(support.reason)
-  opts.logger.info('safe mode: ERC-7562 validation tracer and rules on')
-  return { tracer: new JsValidationTracer(opts.client), ruleChecker: new Erc7562RuleChecker(opts.rules) }
+  const choice = opts.tracer ?? 'auto'
+  const [native, js] = await Promise.all([
+    choice === 'js' ? undefined : probeNativeSupport(client, opts.chainId),
+    probeTracerSupport(client),
+  ])
+  const ruleChecker = new Erc7562RuleChecker(opts.rules)
+  const jsTracer = js.ok ? new JsValidationTracer(client) : undefined
+  if (native?.ok) {
+    const tracer = new CheckedTracer(
+      new NativeValidationTracer({ client, engine: native.engine, observe: opts.observe }),
+      jsTracer,
+      logger,
+    )
+    logger.info(
+      { tracer: 'native', choice, hardfork: native.hardfork, fallback: jsTracer ? 'js' : 'none' },
+      `safe mode: ERC-7562 rules on, traces from the node's prestateTracer replayed in-process (${native.hardfork}), ` +
+        (jsTracer
+          ? 'falling back to the JS tracer when the node disagrees'
+          : 'refusing any op the node disagrees on (the node has no JS tracer)'),
+    )
+    return { tracer, ruleChecker }
+  }
+  if (choice === 'native')
+    throw new TracerUnsupportedError(`--sim.tracer native: the native path does not work (${native?.reason})`)
+  if (!jsTracer) {
+    const jsWhy = `JS tracer: ${reasonOf(js)}`
+    const why = native ? `native path: ${reasonOf(native)}; ${jsWhy}` : jsWhy
+    throw new TracerUnsupportedError(`--sim.tracer ${choice}: ${why}`)
+  }
+  logger.info(
+    { tracer: 'js', choice, ...(native ? { nativeUnavailable: reasonOf(native) } : {}) },
+    "safe mode: ERC-7562 rules on, traces from the node's JavaScript tracer (debug_traceCall)",
+  )
+  return { tracer: jsTracer, ruleChecker }
+}
+
+function reasonOf(s: { ok: true } | { ok: false; reason: string }): string {
+  return s.ok ? 'works' : s.reason
 }

@@ -45,6 +45,13 @@ export async function probeTracerSupport(client: PublicClient): Promise<TracerSu
       r?.n === 6 && r.sawPush === true && r.stackOk === true && r.code === 10 && BigInt(r.out ?? '0x') === 42n
     return ok ? { ok: true } : { ok: false, reason: `unexpected JS tracer result ${JSON.stringify(r)}` }
   } catch (err) {
-    return { ok: false, reason: (err as Error)?.message?.split('\n')[0] ?? String(err) }
+    return { ok: false, reason: nodeSaid(err) }
   }
+}
+
+/** What the node said, for a start-up message: viem keeps the node's own words in `details`. */
+export function nodeSaid(err: unknown): string {
+  const e = err as { details?: unknown; shortMessage?: unknown; message?: unknown } | undefined
+  const text = [e?.details, e?.shortMessage, e?.message].find((x) => typeof x === 'string' && x.length > 0)
+  return typeof text === 'string' ? (text.split('\n')[0] as string) : String(err)
 }

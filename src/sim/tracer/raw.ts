@@ -1,4 +1,5 @@
-import { type Address, getAddress, type Hash, type Hex, keccak256 } from 'viem'
+import { type Address, getAddress, type Hash, type Hex } from 'viem'
+import { codeHash } from '../code-hash.js'
 import type { CallOutcome } from '../sim-call.js'
 import type {
   PhaseTrace,
@@ -60,7 +61,7 @@ export function parseRawTrace(raw: RawTrace, entities: PhaseEntities): Validatio
     raw.error === null ? { ok: true, data: raw.output } : revertOutcome(raw.error, raw.output)
   const phases = raw.phases.map((p) => parsePhase(p, entities))
   const codeHashes: Record<Address, Hash> = {}
-  for (const [a, code] of Object.entries(raw.code)) codeHashes[getAddress(a)] = keccak256(code)
+  for (const [a, code] of Object.entries(raw.code)) codeHashes[getAddress(a)] = codeHash(code)
   const storageReads: Record<Address, Record<Hex, Hex>> = {}
   for (const p of phases)
     for (const [a, s] of Object.entries(p.storage) as [Address, StorageAccess][]) {
