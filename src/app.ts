@@ -130,6 +130,7 @@ function simSettingsFrom(cfg: Config, chainSpec: ChainSpec): SimSettings {
     minPriorityFeePerGas: cfg.pool.min_priority_fee_per_gas,
     minStakeValue: cfg.min_stake_value,
     minUnstakeDelaySec: BigInt(cfg.min_unstake_delay),
+    supportedAggregators: cfg.aggregators,
   })
 }
 

@@ -50,7 +50,7 @@ function moves(lines: string[]): StateMove[] {
 }
 
 describe('soft cancellation through the Flashbots sender, driven by a BundleSender', () => {
-  it('a privately held bundle whose op is priced out of a replacement is soft-cancelled; Cancelling → Building; a later bundle lands', async () => {
+  it('a privately held bundle: its replacement is "replacement underpriced" at the relay, then priced out → meta-state → soft-cancelled; Cancelling → Building; a later bundle lands', async () => {
     const authKey = generatePrivateKey()
     const key = generatePrivateKey()
     const signer = privateKeyToAccount(key).address
@@ -140,7 +140,16 @@ describe('soft cancellation through the Flashbots sender, driven by a BundleSend
       expect(path).toContainEqual({ from: 'Pending', to: 'Building', event: 'newHead' })
       expect(path).toContainEqual({ from: 'Building', to: 'Cancelling', event: 'proposal' })
       expect(path).toContainEqual({ from: 'Cancelling', to: 'Building', event: 'cancelResult' })
-      expect(lines.some((l) => l.includes('underpriced: ops priced out of a replacement'))).toBe(true)
+      // The seed's entry into the meta-state: the relay refused a resend as "replacement underpriced"
+      // (the held bundle was abandoned, the probe at fresh fees refused), then the ops were priced out.
+      const at = (msg: string, pred: (l: string) => boolean = () => true) =>
+        lines.findIndex((l) => l.includes(`"msg":"${msg}"`) && pred(l))
+      const refused = at('bundle send failed', (l) => l.includes('"error":"replacement_underpriced"'))
+      expect(refused).toBeGreaterThanOrEqual(0)
+      expect(at('underpriced: ops priced out of a replacement')).toBeGreaterThan(refused)
+      expect(at('cancelling blocked nonce')).toBeGreaterThan(
+        at('underpriced: ops priced out of a replacement'),
+      )
       // The op was never lost: still pooled, waiting for the next bundle.
       expect(await pool.getOp(hash)).toBeDefined()
 

@@ -171,6 +171,17 @@ describe('sources and precedence', () => {
     expect(fromFile.entry_points).toEqual([ENTRY_POINTS['v0.7'].address])
   })
 
+  it('--aggregators from a flag, CONVEYOR_AGGREGATORS or the file; none by default; a bad address is refused', () => {
+    const A = '0x4e59b44847b379578588920cA78FbF26c0B4956C'
+    const B = '0x00000000000000000000000000000000000000AA'
+    expect(load([]).aggregators).toEqual([])
+    expect(load([`--aggregators=${A.toLowerCase()},${B.toLowerCase()}`]).aggregators).toEqual([A, B])
+    expect(load([], { CONVEYOR_AGGREGATORS: A }).aggregators).toEqual([A])
+    const file = { '/f.json': JSON.stringify({ aggregators: [B] }) }
+    expect(load(['--config=/f.json'], {}, file).aggregators).toEqual([B])
+    expect(problem(['--aggregators=0x1234'])).toContain('--aggregators')
+  })
+
   it('reads signer keys from --signer.private_keys_file, skipping comments', () => {
     const cfg = load(
       ['--signer.private_keys_file', '/keys'],

@@ -1,11 +1,9 @@
 import type { Hash } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { DIAGRAM_EDGES, isAllowedMove } from '../src/builder/machine/edges.js'
-import { raiseFees } from '../src/builder/machine/fees.js'
 import { start, transition } from '../src/builder/machine/transition.js'
 import {
   DEFAULT_MACHINE_SETTINGS,
-  type Fees,
   type MachineSettings,
   type SenderEffect,
   type SenderEvent,
@@ -13,16 +11,27 @@ import {
   type StateTag,
 } from '../src/builder/machine/types.js'
 
+import type { TxObservation } from '../src/builder/tracker/drop.js'
+import { type Fees, replacementFloor as raiseFees } from '../src/chain/fee-math.js'
+
 const h = (n: number): Hash => `0x${n.toString(16).padStart(64, '0')}`
 const ADDR = '0x00000000000000000000000000000000000000aa' as const
 const F: Fees = { maxFeePerGas: 100n, maxPriorityFeePerGas: 10n }
 const OPS = [h(0xa1), h(0xa2)]
 const S = DEFAULT_MACHINE_SETTINGS
 
+/** A head; the driver attaches the receipts (successful) of our mined transactions. */
 const head = (blockNumber: bigint, mined: Hash[] = [], nonce?: bigint): SenderEvent => ({
   kind: 'newHead',
   blockNumber,
   update: { address: ADDR, balance: 10n ** 18n, minedTxHashes: mined, nonce },
+  receipts: mined.map((hash) => ({ hash, blockNumber, reverted: false })),
+})
+/** What the driver observed of `hash`: the relay says it will never be mined. */
+const relayDropped = (hash: Hash): SenderEvent => ({
+  kind: 'txObserved',
+  hash,
+  observation: { accepting: 'dropped' } satisfies TxObservation,
 })
 
 function run(events: SenderEvent[], settings: MachineSettings = S, mode: 'auto' | 'manual' = 'manual') {
@@ -44,12 +53,20 @@ const sending: SenderEvent[] = [
   { kind: 'proposal', result: { kind: 'bundle', opHashes: OPS, fees: F } },
 ]
 const pending: SenderEvent[] = [...sending, { kind: 'sendResult', hash: h(1), result: { kind: 'sent' } }]
-// Timed out at 102 (sent at 100, wait 2): replacement proposed with the floor; priced out there
-// (first encounter at 102), then again at 123 (> 20 blocks later): cancellation.
+// Timed out at 102 (sent at 100, wait 2): the replacement at the floor F1 is refused as
+// "replacement underpriced" (floor F2 over it); at F2 the ops are priced out: the underpriced
+// meta-state, first met at 102; met again at 123 (> 20 blocks later): cancellation.
+const F1 = raiseFees(F, 10)
+const F2 = raiseFees(F1, 10)
 const pricedOut = { kind: 'proposal', result: { kind: 'none', reason: 'priced_out' } } as const
-const cancelling: SenderEvent[] = [
+const refused: SenderEvent[] = [
   ...pending,
   head(102n),
+  { kind: 'proposal', result: { kind: 'bundle', opHashes: OPS, fees: F } },
+  { kind: 'sendResult', hash: h(3), result: { kind: 'error', error: 'replacement_underpriced' } },
+]
+const cancelling: SenderEvent[] = [
+  ...refused,
   pricedOut,
   head(123n),
   { kind: 'trigger', source: 'manual' },
@@ -87,6 +104,20 @@ const rows: Row[] = [
     },
   },
   {
+    edge: 'no operations (condition not met: the re-check removed none)',
+    from: 'Building',
+    to: 'Building',
+    setup: [
+      ...sending,
+      { kind: 'sendResult', hash: h(1), result: { kind: 'error', error: 'condition_not_met' } },
+    ],
+    event: { kind: 'opsRechecked', removed: 0 },
+    check: (s, e) => {
+      expect(s.tag === 'Building' && s.phase.kind).toBe('idle')
+      expect(kinds(e)).not.toContain('propose')
+    },
+  },
+  {
     edge: 'bundle submitted',
     from: 'Building',
     to: 'Pending',
@@ -121,7 +152,7 @@ const rows: Row[] = [
     from: 'Pending',
     to: 'Building',
     setup: pending,
-    event: { kind: 'txDropped', hash: h(1) },
+    event: relayDropped(h(1)),
     check: (s, e) => {
       expect(find(e, 'propose')).toMatchObject({ nonce: 5n, feeFloor: raiseFees(F, 10), feeIncreases: 1 })
       expect(s.tag === 'Building' && s.last?.kind).toBe('dropped')
@@ -164,7 +195,7 @@ const rows: Row[] = [
       expect(find(e, 'cancel')).toEqual({
         kind: 'cancel',
         nonce: 5n,
-        fees: raiseFees(F, 10),
+        fees: F2,
         txHash: h(1),
         feeIncreases: 0,
       })
@@ -178,7 +209,7 @@ const rows: Row[] = [
     event: { kind: 'cancelResult', result: { kind: 'hard', hash: h(2) } },
     check: (s) => {
       expect(s.tag === 'CancelPending' && s.untilBlock).toBe(125n)
-      expect(s.ctx.tracking.floor).toEqual(raiseFees(raiseFees(F, 10), 10))
+      expect(s.ctx.tracking.floor).toEqual(raiseFees(F2, 10))
     },
   },
   {
@@ -197,9 +228,9 @@ const rows: Row[] = [
     from: 'CancelPending',
     to: 'Cancelling',
     setup: cancelPending,
-    event: { kind: 'txDropped', hash: h(2) },
+    event: relayDropped(h(2)),
     check: (s, e) => {
-      expect(find(e, 'cancel')).toMatchObject({ fees: raiseFees(raiseFees(F, 10), 10), feeIncreases: 1 })
+      expect(find(e, 'cancel')).toMatchObject({ fees: raiseFees(F2, 10), feeIncreases: 1 })
       expect(s.tag === 'Cancelling' && s.cancelFeeIncreases).toBe(1)
     },
   },
@@ -233,8 +264,12 @@ const rows: Row[] = [
     check: (s, e) => {
       expect(kinds(e)).not.toContain('cancel')
       expect(find(e, 'resetNonce')?.checkHashes).toEqual([h(1), h(2)])
+      expect(s.tag === 'Building' && s.phase).toMatchObject({ kind: 'syncing', reset: true })
       expect(s.tag === 'Building' && s.feeIncreases).toBe(0)
       expect(s.tag === 'Building' && s.underpriced).toBeUndefined()
+      // "Reset internal state": the nonce read answers; nothing of the episode is kept.
+      const after = transition(s, { kind: 'nonceReset', result: { kind: 'ok', chainNonce: 5n } }, S)
+      expect(after.state.ctx.tracking).toEqual({ nonce: 5n, txs: [] })
     },
   },
 ]

@@ -4,37 +4,35 @@
  */
 import type { Hash } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { liftToFloor, raiseFees, raisePercentCeil } from '../src/builder/machine/fees.js'
-import {
-  afterMined,
-  feesForNext,
-  newTracking,
-  observeHead,
-  recordReplacementUnderpriced,
-  recordSent,
-  resync,
-} from '../src/builder/machine/tracking.js'
 import { start, transition } from '../src/builder/machine/transition.js'
 import {
   DEFAULT_MACHINE_SETTINGS,
-  type Fees,
   type SenderEffect,
   type SenderEvent,
   type SenderState,
 } from '../src/builder/machine/types.js'
+import { type Fees, replacementFloor as raiseFees } from '../src/chain/fee-math.js'
 
 const h = (n: number): Hash => `0x${n.toString(16).padStart(64, '0')}`
 const ADDR = '0x00000000000000000000000000000000000000aa' as const
 const S = DEFAULT_MACHINE_SETTINGS
 const F: Fees = { maxFeePerGas: 1000n, maxPriorityFeePerGas: 100n }
 const F1 = raiseFees(F, 10) // 1100 / 110
+const F2 = raiseFees(F1, 10) // 1210 / 121
 const OPS1 = [h(0xa1), h(0xa2)]
 const OPS2 = [h(0xb1)]
 
+/** A head; the driver attaches the receipts (successful) of our mined transactions. */
 const head = (blockNumber: bigint, mined: Hash[] = [], nonce?: bigint): SenderEvent => ({
   kind: 'newHead',
   blockNumber,
   update: { address: ADDR, balance: 10n ** 18n, minedTxHashes: mined, nonce },
+  receipts: mined.map((hash) => ({ hash, blockNumber, reverted: false })),
+})
+const relayDropped = (hash: Hash): SenderEvent => ({
+  kind: 'txObserved',
+  hash,
+  observation: { accepting: 'dropped' },
 })
 const trigger: SenderEvent = { kind: 'trigger', source: 'manual' }
 const bundle = (opHashes: Hash[], fees: Fees = F): SenderEvent => ({
@@ -52,7 +50,7 @@ const sendErr = (
 })
 const synced = (chainNonce: bigint, mined?: Hash): SenderEvent => ({
   kind: 'nonceReset',
-  result: { kind: 'ok', chainNonce, mined: mined ? { hash: mined } : undefined },
+  result: { kind: 'ok', chainNonce, mined: mined ? { hash: mined, reverted: false } : undefined },
 })
 
 /** Runs events from start, keeping every step's effects. */
@@ -121,7 +119,7 @@ describe('operator failure modes', () => {
 
   it('a pending bundle looks dropped: the resend is bumped, so it is not "underpriced"', () => {
     const s = pendingScript()
-    const effects = s.on({ kind: 'txDropped', hash: h(1) })
+    const effects = s.on(relayDropped(h(1)))
     expect(one(effects, 'propose')?.feeFloor).toEqual(F1)
     // Market fees unchanged: the proposer's fees are lifted to the floor.
     expect(one(s.on(bundle(OPS1, F)), 'send')?.fees).toEqual(F1)
@@ -131,6 +129,13 @@ describe('operator failure modes', () => {
     const s = pendingScript()
     s.on(head(101n), head(102n))
     const priced = { kind: 'proposal', result: { kind: 'none', reason: 'priced_out' } } as const
+    // Abandoned: the next bundle is a probe at fresh fees, which the node refuses (ours is still there).
+    s.on(priced)
+    expect(s.state.tag === 'Building' && s.state.underpriced).toBeUndefined()
+    expect(one(s.on(trigger), 'propose')?.feeFloor).toBeUndefined()
+    expect(one(s.on(bundle(OPS1, F)), 'send')).toMatchObject({ fees: F, probe: true })
+    s.on(sendErr(h(2), { kind: 'error', error: 'replacement_underpriced' }))
+    expect(s.state.ctx.tracking.floor).toEqual(F1) // over the refused fees and our own bundle's
     s.on(priced)
     expect(s.state.tag === 'Building' && s.state.underpriced).toEqual({ sinceBlock: 102n })
     s.on(head(110n), trigger, priced)
@@ -151,11 +156,13 @@ describe('operator failure modes', () => {
     // Not taken, back to waiting: the floor still holds for the next try.
     expect(s.state.ctx.tracking.floor).toEqual(F1)
     expect(one(s.on(trigger), 'propose')?.feeFloor).toEqual(F1)
+    s.on(bundle(OPS1, F), sendErr(h(3), { kind: 'error', error: 'replacement_underpriced' }))
+    const F2 = raiseFees(F1, 10)
     s.on({ kind: 'proposal', result: { kind: 'none', reason: 'priced_out' } })
     // The meta-state "resets the fees" (the increase count), not the floor.
     expect(s.state.tag === 'Building' && s.state.feeIncreases).toBe(0)
-    expect(one(s.on(trigger), 'propose')?.feeFloor).toEqual(F1)
-    expect(one(s.on(bundle(OPS1, F)), 'send')?.fees).toEqual(F1)
+    expect(one(s.on(trigger), 'propose')?.feeFloor).toEqual(F2)
+    expect(one(s.on(bundle(OPS1, F)), 'send')?.fees).toEqual(F2)
   })
 
   it('replacement underpriced: raise over the refused fees and rebuild at once', () => {
@@ -176,7 +183,7 @@ describe('operator failure modes', () => {
 
   it('the status RPC lags: a "dropped" bundle gets replaced, then the original is mined after all', () => {
     const s = pendingScript()
-    s.on({ kind: 'txDropped', hash: h(1) }, bundle(OPS2), sent(h(2)))
+    s.on(relayDropped(h(1)), bundle(OPS2), sent(h(2)))
     expect(s.state.ctx.tracking.txs.map((t) => t.hash)).toEqual([h(1), h(2)])
     const effects = s.on(head(101n, [h(1)], 5n))
     expect(one(effects, 'removeOps')).toEqual({ kind: 'removeOps', txHash: h(1), opHashes: OPS1 })
@@ -245,7 +252,7 @@ describe('operator failure modes', () => {
 })
 
 describe('cancellation', () => {
-  /** Cancelling at nonce 5 with the floor F1. */
+  /** Cancelling at nonce 5 with the floor F2. */
   function cancelling(maxCancellationFeeIncreases = 15) {
     const settings = { ...S, maxCancellationFeeIncreases }
     let { state } = start('manual')
@@ -257,6 +264,9 @@ describe('cancellation', () => {
       bundle(OPS1),
       sent(h(1)),
       head(102n),
+      bundle(OPS1),
+      // The replacement at F1 is refused: the floor is raised over it (F2) and prices the ops out.
+      sendErr(h(2), { kind: 'error', error: 'replacement_underpriced' }),
       priced,
       head(123n),
       trigger,
@@ -270,19 +280,19 @@ describe('cancellation', () => {
 
   it('each retry raises the fees; after max_cancellation_fee_increases it gives up and re-reads the nonce', () => {
     let { state, settings } = cancelling(2)
-    const fees: Fees[] = [F1]
+    const fees: Fees[] = [F2]
     for (let i = 0; i < 2; i++) {
       state = transition(
         state,
         { kind: 'cancelResult', result: { kind: 'hard', hash: h(10 + i) } },
         settings,
       ).state
-      const step = transition(state, { kind: 'txDropped', hash: h(10 + i) }, settings)
+      const step = transition(state, relayDropped(h(10 + i)), settings)
       state = step.state
       expect(state.tag).toBe('Cancelling')
       fees.push(one(step.effects, 'cancel')!.fees)
     }
-    expect(fees).toEqual([F1, raiseFees(F1, 10), raiseFees(raiseFees(F1, 10), 10)])
+    expect(fees).toEqual([F2, raiseFees(F2, 10), raiseFees(raiseFees(F2, 10), 10)])
     state = transition(state, { kind: 'cancelResult', result: { kind: 'hard', hash: h(20) } }, settings).state
     const last = transition(state, head(200n), settings)
     expect(last.state.tag).toBe('Building')
@@ -305,60 +315,7 @@ describe('cancellation', () => {
       settings,
     )
     expect(step.state.tag).toBe('Cancelling')
-    expect(one(step.effects, 'cancel')).toMatchObject({ fees: raiseFees(F1, 10), feeIncreases: 1 })
-  })
-})
-
-describe('tracker bookkeeping', () => {
-  it('percent raises round up', () => {
-    expect(raisePercentCeil(101n, 10)).toBe(112n) // 111.1 → 112
-    expect(raisePercentCeil(100n, 10)).toBe(110n)
-    expect(raisePercentCeil(0n, 10)).toBe(0n)
-    expect(raisePercentCeil(1n, 1)).toBe(2n) // 1.01 → 2: even 1 wei is a real bump
-    expect(() => raisePercentCeil(1n, 1.5)).toThrow(RangeError)
-  })
-
-  it('lifting to the floor keeps the tip under the fee cap', () => {
-    expect(
-      liftToFloor(
-        { maxFeePerGas: 50n, maxPriorityFeePerGas: 5n },
-        { maxFeePerGas: 40n, maxPriorityFeePerGas: 60n },
-      ),
-    ).toEqual({
-      maxFeePerGas: 60n,
-      maxPriorityFeePerGas: 60n,
-    })
-  })
-
-  it('the floor is the max of every raise at the nonce and clears only when the nonce moves', () => {
-    let t = newTracking(5n)
-    t = recordSent(t, { hash: h(1), kind: 'bundle', fees: F, sentBlock: 1n, opHashes: OPS1 }, 10)
-    expect(t.floor).toEqual(F1)
-    t = recordReplacementUnderpriced(t, { maxFeePerGas: 900n, maxPriorityFeePerGas: 200n }, 10)
-    expect(t.floor).toEqual({ maxFeePerGas: 1100n, maxPriorityFeePerGas: 220n })
-    expect(feesForNext(t, F)).toEqual({ maxFeePerGas: 1100n, maxPriorityFeePerGas: 220n })
-    expect(resync(t, 5n)).toBe(t) // same nonce: keep txs and floor
-    expect(resync(t, 7n)).toEqual({ nonce: 7n, txs: [] })
-    expect(afterMined(t)).toEqual({ nonce: 6n, txs: [] })
-  })
-
-  it('a head: any hash at the nonce counts as mined; a used nonce without ours is "taken"', () => {
-    let t = newTracking(5n)
-    t = recordSent(t, { hash: h(1), kind: 'bundle', fees: F, sentBlock: 1n, opHashes: OPS1 }, 10)
-    t = recordSent(t, { hash: h(2), kind: 'bundle', fees: F1, sentBlock: 3n, opHashes: OPS2 }, 10)
-    const upd = (minedTxHashes: Hash[], nonce?: bigint) => ({
-      address: ADDR,
-      balance: 0n,
-      minedTxHashes,
-      nonce,
-    })
-    expect(observeHead(t, upd([h(1)], 5n))).toMatchObject({
-      kind: 'mined',
-      tx: { hash: h(1), opHashes: OPS1 },
-    })
-    expect(observeHead(t, upd([h(3)], 5n))).toEqual({ kind: 'nonce_taken', usedNonce: 5n })
-    expect(observeHead(t, upd([h(3)], 4n))).toEqual({ kind: 'nothing' })
-    expect(observeHead(t, undefined)).toEqual({ kind: 'nothing' })
+    expect(one(step.effects, 'cancel')).toMatchObject({ fees: raiseFees(F2, 10), feeIncreases: 1 })
   })
 })
 

@@ -1,11 +1,8 @@
 import { type Address, keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleOps as opsOf } from '../src/builder/bundle.js'
-import {
-  BundleProposer,
-  DEFAULT_PROPOSER_SETTINGS,
-  withoutStorageConflicts,
-} from '../src/builder/proposer.js'
+import { BundleProposer, DEFAULT_PROPOSER_SETTINGS } from '../src/builder/proposer.js'
+import { withoutStorageConflicts } from '../src/builder/storage-conflicts.js'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
 import { ENTRY_POINT_VERSIONS, type EntryPointVersion } from '../src/chain/entrypoint.js'
 import { FeeEstimator } from '../src/chain/fees.js'

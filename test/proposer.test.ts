@@ -1,26 +1,15 @@
-import {
-  type Address,
-  encodeDeployData,
-  encodeFunctionData,
-  getAddress,
-  type Hash,
-  type Hex,
-  keccak256,
-  numberToHex,
-  pad,
-} from 'viem'
+import { type Address, getAddress, type Hash, pad } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleOps as opsOf } from '../src/builder/bundle.js'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
-import { type EntryPointVersion, entryPointAbi } from '../src/chain/entrypoint.js'
+import type { EntryPointVersion } from '../src/chain/entrypoint.js'
 import { opMaxCost, opMaxGas, requiredPreVerificationGas } from '../src/chain/gas.js'
-import { type UserOperation, userOpHash } from '../src/chain/userop.js'
-import { buildOp, currentFees, newOwner } from './harness/account.js'
+import type { UserOperation } from '../src/chain/userop.js'
+import { buildOp, newOwner } from './harness/account.js'
 import { bundleOps } from './harness/bundle.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
 import { deployVerifyingPaymaster, withVerifyingPaymaster } from './harness/paymaster.js'
 import { type BuilderRig, startBuilderRig } from './support/builder-rig.js'
-import { testArtifact } from './support/contracts.js'
 
 const versions: EntryPointVersion[] = ['v0.7', 'v0.8']
 
@@ -197,86 +186,6 @@ describe.each(versions)('bundle proposer on anvil (%s)', (version) => {
     const sent = await rig.send(p.bundle)
     expect(sent.events).toHaveLength(1)
     expect(sent.events[0]!.success).toBe(true)
-  })
-
-  it('bundles aggregated ops with handleAggregatedOps, every op successful', async () => {
-    const funder = newOwner()
-    await chain.client.request({
-      method: 'anvil_setBalance' as never,
-      params: [funder.address, numberToHex(10n ** 22n)] as never,
-    })
-    const { createWalletClient, http } = await import('viem')
-    const wallet = createWalletClient({ account: funder, transport: http(chain.url) })
-    const deploy = async (name: string, args: unknown[], value = 0n) => {
-      const art = testArtifact(name)
-      const hash = await wallet.sendTransaction({
-        chain: null,
-        data: encodeDeployData({ abi: art.abi, bytecode: art.bytecode, args }),
-        value,
-        gas: 3_000_000n,
-      })
-      const r = await chain.client.waitForTransactionReceipt({ hash, pollingInterval: 50 })
-      if (r.status !== 'success') throw new Error(`deploying ${name} reverted`)
-      return getAddress(r.contractAddress!)
-    }
-    const key = keccak256('0x1234')
-    const aggregator = await deploy('TestAggregator', [key])
-    const aggArt = testArtifact('TestAggregator')
-    const stakeTx = await wallet.sendTransaction({
-      chain: null,
-      to: aggregator,
-      value: 2n * 10n ** 18n,
-      data: encodeFunctionData({ abi: aggArt.abi, functionName: 'addStake', args: [entryPoint, 86_400] }),
-      gas: 300_000n,
-    })
-    await chain.client.waitForTransactionReceipt({ hash: stakeTx, pollingInterval: 50 })
-    await freshRig({ sim: { supportedAggregators: [aggregator] } })
-
-    const fees = await currentFees(chain)
-    const hashes: `0x${string}`[] = []
-    for (let i = 0; i < 2; i++) {
-      const account = await deploy('AggregatedAccount', [entryPoint, aggregator])
-      await chain.client.request({
-        method: 'anvil_setBalance' as never,
-        params: [account, numberToHex(10n ** 18n)] as never,
-      })
-      const signature = (await chain.client.readContract({
-        address: aggregator,
-        abi: aggArt.abi,
-        functionName: 'expectedSignature',
-        args: [account, 0n],
-      })) as Hex
-      const op: UserOperation = {
-        sender: account,
-        nonce: 0n,
-        callData: encodeFunctionData({
-          abi: testArtifact('AggregatedAccount').abi,
-          functionName: 'execute',
-          args: [funder.address, 0n, '0x'],
-        }),
-        callGasLimit: 100_000n,
-        verificationGasLimit: 150_000n,
-        preVerificationGas: 0n,
-        ...fees,
-        signature,
-      }
-      op.preVerificationGas = requiredPreVerificationGas(op, chainSpecFor(chain.chainId))
-      hashes.push(await rig.pool.addOp(entryPoint, op))
-      expect(hashes[i]).toBe(userOpHash(op, entryPoint, chain.chainId, version))
-    }
-    const p = await rig.proposer.propose({ entryPoint, signer: rig.bundler.address, shardIndex: 0 })
-    expect(p.kind).toBe('bundle')
-    if (p.kind !== 'bundle') return
-    expect(p.bundle.groups.map((g) => g.aggregator)).toEqual([aggregator])
-    const selector = encodeFunctionData({
-      abi: entryPointAbi(version),
-      functionName: 'handleAggregatedOps',
-      args: [[], aggregator],
-    }).slice(0, 10)
-    expect(p.bundle.tx.data.startsWith(selector)).toBe(true)
-    const sent = await rig.send(p.bundle)
-    expect(sent.status).toBe('success')
-    expect(sent.events.map((e) => e.success)).toEqual([true, true])
   })
 
   it('ops mined elsewhere since admission leave the pool without penalising their entities (AA10, AA25)', async () => {

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest'
 import { start, transition } from '../src/builder/machine/transition.js'
 import {
   DEFAULT_MACHINE_SETTINGS,
-  type Fees,
   type SenderEffect,
   type SenderEvent,
   type SenderState,
 } from '../src/builder/machine/types.js'
+import type { Fees } from '../src/chain/fee-math.js'
 
 /**
  * Pure regression tests for the two machine changes the real-chain scenarios (sender-chain.test.ts)
@@ -70,6 +70,8 @@ describe('the wait for mining starts at the submission block', () => {
       ...sending,
       { kind: 'sendResult', hash: h(1), result: { kind: 'sent' } },
       head(102n),
+      { kind: 'proposal', result: { kind: 'bundle', opHashes: OPS, fees: F } },
+      { kind: 'sendResult', hash: h(3), result: { kind: 'error', error: 'replacement_underpriced' } },
       { kind: 'proposal', result: { kind: 'none', reason: 'priced_out' } },
       head(123n),
       { kind: 'trigger', source: 'manual' },
@@ -108,7 +110,7 @@ describe('a replacement that finds no bundle', () => {
         { kind: 'proposal', result },
         {
           kind: 'nonceReset',
-          result: { kind: 'ok', chainNonce: 6n, mined: { hash: h(1), blockNumber: 103n } },
+          result: { kind: 'ok', chainNonce: 6n, mined: { hash: h(1), blockNumber: 103n, reverted: false } },
         },
       ])
       expect(answered.effects).toContainEqual({

@@ -1,17 +1,11 @@
-import { type Hash, numberToHex } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
-import { GWEI, OP_FEES, type SenderRig, startSenderRig } from './support/sender-rig.js'
+import { GWEI, OP_FEES, type SenderRig, showLogsIfFailed, startSenderRig } from './support/sender-rig.js'
 import { waitFor } from './support/wait.js'
 
 let rig: SenderRig | undefined
 afterEach(async (ctx) => {
   // A failed scenario shows what the driver did.
-  if ((process.env.SHOW_LOGS || ctx.task.result?.state === 'fail') && rig) {
-    for (const l of rig.logs) {
-      const { level: _l, time: _t, pid: _p, hostname: _h, sender: _s, msg, ...rest } = l
-      console.log(msg, JSON.stringify(rest))
-    }
-  }
+  if (rig) showLogsIfFailed(rig, ctx.task.result?.state === 'fail')
   await rig?.stop()
   rig = undefined
 })
@@ -147,72 +141,6 @@ describe('a pending bundle that goes wrong', () => {
     expect(
       await rig.chain.client.getTransactionReceipt({ hash: bundle.hash }).catch(() => undefined),
     ).toBeUndefined()
-  })
-})
-
-describe('a competing transaction the ops cannot outbid', () => {
-  it('resends are "replacement underpriced" until the ops are priced out → underpriced meta-state → hard cancellation mined → the ops mined after it', async () => {
-    rig = await startSenderRig({ settings: { maxReplacementUnderpricedBlocks: 3 } })
-    const opFees = { maxFeePerGas: 100n * GWEI, maxPriorityFeePerGas: 2n * GWEI }
-    const op = await rig.addOp('v0.7', opFees)
-    await rig.mine()
-    const bundle = await rig.waitPending(() => true, 'the bundle in the node')
-    // The same key, the same nonce, fees the ops' tip cannot reach with 10% raises (anvil compares
-    // maxFeePerGas only), and a gas limit no block will hold once the limit drops: it stays pending.
-    const competing = await rig.signer.signTransaction({
-      type: 'eip1559',
-      chainId: rig.chain.chainId,
-      nonce: Number(bundle.nonce),
-      to: rig.signer.address,
-      gas: 20_000_000n,
-      maxFeePerGas: 10n * GWEI,
-      maxPriorityFeePerGas: 10n * GWEI,
-    })
-    const competingHash = await rig.rpc<Hash>('eth_sendRawTransaction', [competing])
-    await rig.rpc('evm_setBlockGasLimit', [numberToHex(5_000_000n)])
-    const pool = async () => (await rig!.pendingTxs()).map((t) => t.hash)
-    await waitFor(async () => (await pool()).includes(competingHash), 'the competing tx in the node')
-    expect(await pool()).toEqual([competingHash])
-
-    // The driver finds its bundle gone, resends over its floor, hears "replacement underpriced" until
-    // no op pays the raised tip, then waits max_replacement_underpriced_blocks blocks and cancels.
-    let blocks = 0
-    while (!rig.logs.some((l) => l.msg === 'hard cancellation sent') && blocks++ < 10) {
-      await rig.mine()
-      await waitFor(() => rig!.pool.isCurrent(), 'the pool to see the block')
-      await waitFor(() => rig!.sender.status().phase !== 'proposing', 'the build to end', {
-        timeoutMs: 10_000,
-      })
-    }
-    const underpriced = rig.logsOf('bundle send failed').filter((l) => l.error === 'replacement_underpriced')
-    expect(underpriced.length).toBeGreaterThan(0)
-    const meta = await rig.waitLog('underpriced: ops priced out of a replacement')
-    const sent = await rig.waitLog('hard cancellation sent')
-    const cancelStarted = rig.logsOf('cancelling blocked nonce')[0]!
-    expect(Number(cancelStarted.nonce)).toBe(Number(bundle.nonce))
-    // Only once the meta-state has lasted more than max_replacement_underpriced_blocks (3) blocks.
-    expect(BigInt(cancelStarted.block as string) - BigInt(meta.block as string)).toBeGreaterThan(3n)
-
-    const cancelHash = sent.txHash as Hash
-    expect((await rig.pendingTxs()).map((t) => t.hash)).toEqual([cancelHash])
-    await rig.mine()
-    const cancelReceipt = await rig.chain.client.getTransactionReceipt({ hash: cancelHash })
-    expect(cancelReceipt.status).toBe('success')
-    const cancelTx = await rig.chain.client.getTransaction({ hash: cancelHash })
-    expect(cancelTx.nonce).toBe(Number(bundle.nonce))
-    expect(cancelTx.to?.toLowerCase()).toBe(rig.signer.address.toLowerCase())
-    expect(cancelTx.input).toBe('0x')
-    expect(cancelTx.value).toBe(0n)
-    expect(await rig.chain.client.getTransactionReceipt({ hash: competingHash }).catch(() => undefined)).toBe(
-      undefined,
-    )
-
-    // Bundling resumes at the next nonce and the ops land.
-    await rig.mineUntilMined([op])
-    const r = await rig.opReceipt('v0.7', op)
-    expect(r.success).toBe(true)
-    expect(r.nonce).toBe(bundle.nonce + 1n)
-    expect(await rig.pool.getOp(op)).toBeUndefined()
   })
 })
 

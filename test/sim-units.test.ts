@@ -122,7 +122,7 @@ describe('rejection mapping', () => {
     expect(() => checkValidationOutcome(result({ validAfter: now + 1n }), now, s)).toThrow(/not valid until/)
   })
 
-  it('an aggregator is -32506 unless supported', () => {
+  it('an aggregator is -32506 unless supported, -32505 unless staked', () => {
     const agg: Address = '0x00000000000000000000000000000000000000aa'
     const r = result({ aggregator: { address: agg, stake: { ...result({}).sender, address: agg } } })
     try {
@@ -137,7 +137,18 @@ describe('rejection mapping', () => {
         supportedAggregators: ['0x00000000000000000000000000000000000000bb'],
       }),
     ).toThrow(/not supported/)
-    expect(() => checkValidationOutcome(r, 0n, { ...s, supportedAggregators: [agg] })).not.toThrow()
+    const unstaked = () => checkValidationOutcome(r, 0n, { ...s, supportedAggregators: [agg] })
+    expect(unstaked).toThrow(/aggregator 0x0+aa is not staked/)
+    try {
+      unstaked()
+    } catch (e) {
+      expect((e as { code: number }).code).toBe(RpcCode.StakeTooLow)
+    }
+    const staked = {
+      ...r,
+      aggregator: { address: agg, stake: { ...r.sender, address: agg, isStaked: true } },
+    }
+    expect(() => checkValidationOutcome(staked, 0n, { ...s, supportedAggregators: [agg] })).not.toThrow()
   })
 })
 

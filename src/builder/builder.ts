@@ -93,6 +93,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
     replacementFeePercentIncrease: cfg.replacement_fee_percent_increase,
     maxCancellationFeeIncreases: cfg.max_cancellation_fee_increases,
     maxReplacementUnderpricedBlocks: cfg.max_replacement_underpriced_blocks,
+    dropGraceBlocks: cfg.builder.drop_grace_blocks,
     bundleMaxSendIntervalMillis:
       cfg.bundle_max_send_interval_millis ?? ctx.chainSpec.bundleMaxSendIntervalMillis,
     mode: cfg.bundling_mode,

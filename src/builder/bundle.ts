@@ -3,23 +3,21 @@ import type { EntryPointVersion } from '../chain/entrypoint.js'
 import type { Fees } from '../chain/fee-math.js'
 import type { EntityUpdate, PoolOp } from '../pool/types.js'
 
-export type { Fees }
-
 /** Ops that share one aggregator (undefined: plain handleOps). */
 export interface OpGroup {
   aggregator?: Address
   ops: PoolOp[]
   /** The aggregated signature, for a group with an aggregator. */
   signature?: Hex
+  /** Gas the aggregator's validateSignatures takes in handleAggregatedOps (the bundler pays it). */
+  validationGas?: bigint
 }
 
 /** The transaction request of a bundle; the nonce is the tracker's to set. */
-export interface BundleTx {
+export interface BundleTx extends Fees {
   to: Address
   data: Hex
   gas: bigint
-  maxFeePerGas: bigint
-  maxPriorityFeePerGas: bigint
 }
 
 export interface Bundle {
@@ -41,6 +39,8 @@ export type SkipReason =
   | 'paymaster_deposit'
   | 'balance_cap'
   | 'bundle_size'
+  /** Left out untried after a bundle revert that named no op, until the op causing it was found. */
+  | 'behind_unnamed_revert'
 
 export interface SkippedOp {
   hash: Hash

@@ -1,5 +1,6 @@
 import type { Address, Hash, Hex, PublicClient } from 'viem'
 import type { Pool } from '../pool/types.js'
+import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/log.js'
 import { type Bundle, bundleOps } from './bundle.js'
 import { changedAccounts, type StorageRead, toKnownAccounts } from './submit/known-accounts.js'
@@ -11,19 +12,14 @@ export interface ConditionDeps {
   client: PublicClient
   pool: Pick<Pool, 'removeOps'>
   logger: Logger
-  /** Asks the sender for a new bundle at once (a trigger). */
-  rebuild: () => void
 }
 
 /**
  * A conditional submission answered "condition not met": storage the ops' validation read has
  * changed since. Re-read those slots; every op whose own validation read a slot that moved is
- * rejected (it leaves the pool, its simulation no longer holds), and, when any was, the sender is
- * asked to rebuild at once without them. Ops whose reads still hold stay pooled. Returns the
- * rejected op hashes. A failed re-read rejects nothing: the ops stay and the next trigger rebuilds.
- *
- * `rebuild` runs on a later turn of the event loop, after the driver has fed the machine the send
- * answer (a trigger that arrives while the machine is still sending is folded into that attempt).
+ * rejected (it leaves the pool, its simulation no longer holds). Ops whose reads still hold stay
+ * pooled. Returns the rejected op hashes (the machine rebuilds at once when there are any). A
+ * failed re-read rejects nothing: the ops stay and the next trigger rebuilds.
  */
 export async function rejectChangedOps(deps: ConditionDeps, bundle: Bundle): Promise<Hash[]> {
   const log = deps.logger
@@ -61,7 +57,6 @@ export async function rejectChangedOps(deps: ConditionDeps, bundle: Bundle): Pro
     log.warn({ err: errorMessage(err) }, 'removing ops after condition not met failed')
     return []
   }
-  setImmediate(deps.rebuild)
   return hashes
 }
 
@@ -81,9 +76,4 @@ async function readSlots(client: PublicClient, expected: Bundle['expectedStorage
     )
   }
   return now
-}
-
-function errorMessage(err: unknown): string {
-  const e = err as { shortMessage?: string; message?: string }
-  return (e?.shortMessage ?? e?.message ?? String(err)).slice(0, 300)
 }

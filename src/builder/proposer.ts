@@ -1,29 +1,19 @@
-import type { Address, Hash, Hex, PublicClient } from 'viem'
+import type { Address, Hex, PublicClient } from 'viem'
 import type { ChainSpec } from '../chain/chain-spec.js'
 import { type EntryPointVersion, entryPointAbi, versionOf } from '../chain/entrypoint.js'
-import { bundleFees, type PriorityFeeMode, requiredOpFees } from '../chain/fee-math.js'
-import { bundleGasLimit } from '../chain/gas.js'
-import {
-  aaCategory,
-  aaCode,
-  decodeRevert,
-  describeRevert,
-  extractRevertData,
-  revertReason,
-} from '../chain/revert.js'
-import { packUserOp } from '../chain/userop.js'
-import type { EntityUpdate, Pool, PoolOp } from '../pool/types.js'
-import { settleValidation } from '../sim/batch-outcome.js'
-import { BlockReads } from '../sim/precheck-state.js'
-import { type BundleCandidate, bundleStorageConflicts, type StorageConflict } from '../sim/rules/index.js'
+import { bundleFees, type Fees, type PriorityFeeMode, requiredOpFees } from '../chain/fee-math.js'
+import type { Pool, PoolOp } from '../pool/types.js'
 import type { ValidationResult, Validator } from '../sim/types.js'
-import { mapLimit } from '../util/concurrency.js'
 import { RpcError } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
-import type { Bundle, Fees, OpGroup, Proposal, ProposalReport, RejectedOp, SkippedOp } from './bundle.js'
-import { aggregatorAbi, encodeBundleCall } from './handle-ops.js'
+import { Aggregation } from './aggregation.js'
+import type { Bundle, NoBundleReason, Proposal } from './bundle.js'
+import { checkBundle } from './bundle-check.js'
+import { ProposalRecorder } from './proposal-report.js'
 import { type ProposerMetrics, proposerMetrics } from './proposer-metrics.js'
+import { resimulate } from './resimulation.js'
 import { applyPaymasterDeposits, balanceCap, bundleEconomics, selectCandidates } from './selection.js'
+import { withoutStorageConflicts } from './storage-conflicts.js'
 
 export interface ProposerSettings {
   maxBundleSize: number
@@ -76,8 +66,11 @@ export interface ProposerDeps {
 
 /**
  * The seed's bundle proposer: candidates from the pool, bundle fees first and then the least an op
- * must pay, the gas cap, a second simulation at one block, paymaster deposits across the bundle,
- * profitability, aggregation, and the handleOps eth_call loop until the bundle passes.
+ * must pay, the gas cap, a second simulation at one block (resimulation.ts), paymaster deposits
+ * across the bundle, aggregation (aggregation.ts), the handleOps eth_call loop until the bundle
+ * passes (bundle-check.ts), and profitability. What it decides about ops (skipped, rejected) and
+ * entities (penalties) is in the proposal's report; rejections and penalties reach the pool however
+ * the proposal ends, even when a node call fails half-way.
  */
 export class BundleProposer {
   private readonly log: Logger
@@ -89,7 +82,7 @@ export class BundleProposer {
   }
 
   async propose(req: ProposeRequest): Promise<Proposal> {
-    const { pool, settings } = this.deps
+    const { settings } = this.deps
     const version = versionOf(req.entryPoint)
     if (!version) throw new RpcError(-32602, `unsupported entry point ${req.entryPoint}`)
     const est = await this.deps.fees.estimate()
@@ -100,18 +93,24 @@ export class BundleProposer {
       priorityFeeOverheadPercent: settings.priorityFeeOverheadPercent,
       floor: req.feeFloor,
     })
-    const report: ProposalReport = {
-      skipped: [],
-      rejected: [],
-      entityUpdates: [],
-      fees,
-      baseFee: est.baseFee,
+    const recorder = new ProposalRecorder(fees, est.baseFee, this.log, this.metrics)
+    try {
+      return await this.build(req, version, est, recorder)
+    } finally {
+      await recorder.toPool(this.deps.pool, req.entryPoint)
     }
-    const none = (reason: Extract<Proposal, { kind: 'none' }>['reason']): Proposal => ({
-      kind: 'none',
-      reason,
-      ...report,
-    })
+  }
+
+  private async build(
+    req: ProposeRequest,
+    version: EntryPointVersion,
+    est: { baseFee: bigint; blockNumber: bigint },
+    recorder: ProposalRecorder,
+  ): Promise<Proposal> {
+    const { pool, settings, client } = this.deps
+    const report = recorder.report
+    const { fees } = report
+    const none = (reason: NoBundleReason): Proposal => ({ kind: 'none', reason, ...report })
 
     const candidates = await pool.getOps({
       entryPoint: req.entryPoint,
@@ -121,49 +120,60 @@ export class BundleProposer {
     if (candidates.length === 0) return none('no_ops')
 
     const required = requiredOpFees(settings.priorityFeeMode, fees, est.baseFee)
-    const maxBundleGas = await this.maxBundleGas()
     const picked = selectCandidates(candidates, {
       required,
-      maxBundleGas,
+      maxBundleGas: await this.maxBundleGas(),
       maxBundleSize: settings.maxBundleSize,
     })
-    this.skip(report, picked.skipped)
+    recorder.skip(picked.skipped)
     if (picked.selected.length === 0) {
       return none(picked.skipped.some((s) => s.reason === 'fee_too_low') ? 'priced_out' : 'no_ops')
     }
 
     // Second simulation at one block: whatever no longer validates leaves the bundle and the pool.
-    const resimulated = await this.resimulate(req.entryPoint, picked.selected, est.blockNumber, report)
+    const resimulated = await resimulate(
+      { client, validator: this.deps.validator, concurrency: settings.simulationConcurrency },
+      req.entryPoint,
+      picked.selected,
+      est.blockNumber,
+      recorder,
+    )
     // ERC-7562 STO-040/041 over the whole bundle: an op that conflicts waits for a later bundle.
     const crossed = withoutStorageConflicts(resimulated)
     for (const c of crossed.conflicts) {
       this.log.info({ userOpHash: c.id, rule: c.rule, reason: c.message }, 'op conflicts with the bundle')
     }
-    this.skip(report, crossed.skipped)
+    recorder.skip(crossed.skipped)
     const deposits = await this.paymasterDeposits(version, req.entryPoint, crossed.kept)
     const funded = applyPaymasterDeposits(crossed.kept, deposits)
-    this.skip(report, funded.skipped)
+    recorder.skip(funded.skipped)
     for (const s of funded.skipped) {
       const c = crossed.kept.find((k) => k.hash === s.hash)
-      if (c?.op.paymaster) {
-        report.entityUpdates.push({
-          entity: { kind: 'paymaster', address: c.op.paymaster },
-          kind: 'paymaster_ops_seen_decrement',
-        })
-      }
+      if (c?.op.paymaster)
+        recorder.penalise({ kind: 'paymaster', address: c.op.paymaster }, 'paymaster_ops_seen_decrement')
     }
 
-    const beneficiary = settings.beneficiary ?? req.signer
-    const balance = await this.deps.client.getBalance({ address: req.signer })
-    const checked = await this.checkHandleOps(version, req, funded.kept, fees, beneficiary, balance, report)
-    await this.reportToPool(req.entryPoint, report)
+    const balance = await client.getBalance({ address: req.signer })
+    const checked = await checkBundle(funded.kept, {
+      client,
+      version,
+      entryPoint: req.entryPoint,
+      signer: req.signer,
+      beneficiary: settings.beneficiary ?? req.signer,
+      fees,
+      costCap: balanceCap(balance, settings.maxBalancePercent),
+      aggregation: new Aggregation(client, version, recorder),
+      recorder,
+      log: this.log,
+    })
     if (!checked) {
       if (report.skipped.some((s) => s.reason === 'balance_cap')) return none('insufficient_balance')
       return none(report.rejected.length > 0 ? 'all_rejected' : 'no_ops')
     }
 
     const ops = checked.groups.flatMap((g) => g.ops)
-    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee)
+    const aggregatorGas = checked.groups.reduce((sum, g) => sum + (g.validationGas ?? 0n), 0n)
+    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee, aggregatorGas)
     if (economics.revenue < economics.cost) {
       this.log.info(
         { revenue: economics.revenue.toString(), cost: economics.cost.toString() },
@@ -191,43 +201,6 @@ export class BundleProposer {
     return ninety < this.deps.chainSpec.maxTransactionGas ? ninety : this.deps.chainSpec.maxTransactionGas
   }
 
-  private async resimulate(
-    entryPoint: Address,
-    ops: PoolOp[],
-    blockNumber: bigint,
-    report: ProposalReport,
-  ): Promise<PoolOp[]> {
-    // One block for the whole bundle: its block and each contract's code are read once.
-    const reads = new BlockReads(this.deps.client)
-    const { validator, settings } = this.deps
-    const opts = { blockNumber, reads, concurrency: settings.simulationConcurrency }
-    // validateMany simulates the bundle in one eth_call when it can; otherwise one call per op.
-    const outcomes = validator.validateMany
-      ? await validator.validateMany(
-          entryPoint,
-          ops.map((c) => c.op),
-          opts,
-        )
-      : await mapLimit(ops, settings.simulationConcurrency, (c) =>
-          settleValidation(validator.validate(entryPoint, c.op, opts)),
-        )
-    const results = ops.map((c, i): { c: PoolOp; error?: string } => {
-      const outcome = outcomes[i]
-      if (!outcome) throw new Error(`validator returned ${outcomes.length} outcomes for ${ops.length} ops`)
-      // A rejection is the op's fault; a failed RPC call was thrown: the sender retries the proposal.
-      if (!outcome.ok) return { c, error: rejectionReason(outcome.error) }
-      const changed = changedCode(c.validation, outcome.result)
-      if (changed) return { c, error: `code of ${changed} changed since admission` }
-      return { c: { ...c, validation: outcome.result } }
-    })
-    const kept: PoolOp[] = []
-    for (const r of results) {
-      if (r.error === undefined) kept.push(r.c)
-      else this.reject(report, r.c, r.error)
-    }
-    return kept
-  }
-
   private async paymasterDeposits(
     version: EntryPointVersion,
     entryPoint: Address,
@@ -250,268 +223,6 @@ export class BundleProposer {
     )
     return deposits
   }
-
-  /**
-   * eth_call the whole bundle; on FailedOp blame the entity its AA code names and drop it, until the
-   * call passes or nothing is left. A revert that names no op is narrowed down by calling each op alone.
-   */
-  private async checkHandleOps(
-    version: EntryPointVersion,
-    req: ProposeRequest,
-    initial: PoolOp[],
-    fees: Fees,
-    beneficiary: Address,
-    balance: bigint,
-    report: ProposalReport,
-  ): Promise<{ groups: OpGroup[]; data: Hex; gas: bigint } | undefined> {
-    let ops = initial
-    const cap = balanceCap(balance, this.deps.settings.maxBalancePercent)
-    for (let round = 0; ops.length > 0 && round <= initial.length + 1; round++) {
-      const groups = await this.aggregate(version, ops, report)
-      ops = groups.flatMap((g) => g.ops)
-      if (ops.length === 0) return undefined
-      const data = encodeBundleCall(version, groups, beneficiary)
-      const gas = bundleGasLimit(
-        ops.map((c) => c.op),
-        data,
-      )
-      if (gas * fees.maxFeePerGas > cap) {
-        // Shed the lowest-paying op until the bundle fits the signer's purse.
-        const last = ops[ops.length - 1] as PoolOp
-        this.skip(report, [{ hash: last.hash, reason: 'balance_cap' }])
-        ops = ops.slice(0, -1)
-        continue
-      }
-      const failure = await this.callBundle(req, data, gas, fees)
-      if (!failure) return { groups, data, gas }
-      const next = await this.dropBlamed(version, req, ops, failure, fees, beneficiary, report)
-      if (next.length === ops.length) {
-        this.log.warn({ revert: failure }, 'handleOps reverted without naming an op; dropping the last op')
-        this.skip(report, [{ hash: (ops[ops.length - 1] as PoolOp).hash, reason: 'bundle_size' }])
-        ops = ops.slice(0, -1)
-      } else ops = next
-    }
-    return undefined
-  }
-
-  /** undefined when the call passes; the revert data (or '0x') when it reverts. */
-  private async callBundle(
-    req: ProposeRequest,
-    data: Hex,
-    gas: bigint,
-    fees: Fees,
-  ): Promise<Hex | undefined> {
-    try {
-      await this.deps.client.call({ account: req.signer, to: req.entryPoint, data, gas, ...fees })
-      return undefined
-    } catch (err) {
-      const revert = extractRevertData(err)
-      if (revert === undefined && !isExecutionRevert(err)) throw err // node trouble, not an op's fault
-      return revert ?? '0x'
-    }
-  }
-
-  private async dropBlamed(
-    version: EntryPointVersion,
-    req: ProposeRequest,
-    ops: PoolOp[],
-    revert: Hex,
-    fees: Fees,
-    beneficiary: Address,
-    report: ProposalReport,
-  ): Promise<PoolOp[]> {
-    const decoded = decodeRevert(revert)
-    if (decoded.kind === 'FailedOp' || decoded.kind === 'FailedOpWithRevert') {
-      const culprit = ops[Number(decoded.opIndex)]
-      if (!culprit) return ops
-      const blamed = blameOf(culprit, decoded.reason)
-      this.reject(report, culprit, decoded.reason)
-      return ops.filter(
-        (c) =>
-          c !== culprit &&
-          !(blamed && entityAddress(c, blamed.kind)?.toLowerCase() === blamed.address.toLowerCase()),
-      )
-    }
-    if (decoded.kind === 'SignatureValidationFailed') {
-      const agg = decoded.aggregator.toLowerCase()
-      for (const c of ops)
-        if (c.aggregator?.toLowerCase() === agg) this.reject(report, c, 'aggregator signature failed')
-      report.entityUpdates.push({
-        entity: { kind: 'aggregator', address: decoded.aggregator },
-        kind: 'staked_invalidation',
-      })
-      return ops.filter((c) => c.aggregator?.toLowerCase() !== agg)
-    }
-    // No op named: call each op alone and drop those that fail by themselves.
-    const kept: PoolOp[] = []
-    for (const c of ops) {
-      const groups: OpGroup[] = [{ aggregator: c.aggregator, ops: [c] }]
-      const data = encodeBundleCall(version, groups, beneficiary)
-      const alone = await this.callBundle(req, data, bundleGasLimit([c.op], data), fees)
-      if (alone === undefined || c.aggregator) kept.push(c)
-      else {
-        const d = decodeRevert(alone)
-        this.reject(report, c, revertReason(d) ?? describeRevert(d))
-      }
-    }
-    return kept
-  }
-
-  /** Groups ops by aggregator and asks each aggregator contract for its aggregated signature. */
-  private async aggregate(
-    version: EntryPointVersion,
-    ops: PoolOp[],
-    report: ProposalReport,
-  ): Promise<OpGroup[]> {
-    const byAggregator = new Map<string, PoolOp[]>()
-    for (const c of ops) {
-      const key = c.aggregator?.toLowerCase() ?? ''
-      byAggregator.set(key, [...(byAggregator.get(key) ?? []), c])
-    }
-    const groups: OpGroup[] = []
-    for (const [key, members] of byAggregator) {
-      if (key === '') {
-        groups.push({ ops: members })
-        continue
-      }
-      const aggregator = members[0]?.aggregator as Address
-      try {
-        const signature = (await this.deps.client.readContract({
-          address: aggregator,
-          abi: aggregatorAbi(version),
-          functionName: 'aggregateSignatures',
-          args: [members.map((c) => packUserOp(c.op))],
-        })) as Hex
-        groups.push({ aggregator, ops: members, signature })
-      } catch (err) {
-        if (extractRevertData(err) === undefined && !isExecutionRevert(err)) throw err
-        for (const c of members) this.reject(report, c, `aggregator ${aggregator} failed to aggregate`)
-        report.entityUpdates.push({
-          entity: { kind: 'aggregator', address: aggregator },
-          kind: 'staked_invalidation',
-        })
-      }
-    }
-    // Plain ops first so an aggregator's failure cannot hide behind them in error indices.
-    return groups.sort((a, b) => Number(Boolean(a.aggregator)) - Number(Boolean(b.aggregator)))
-  }
-
-  private skip(report: ProposalReport, skipped: SkippedOp[]): void {
-    for (const s of skipped) {
-      report.skipped.push(s)
-      this.metrics.skipped.inc({ reason: s.reason })
-      this.log.debug({ userOpHash: s.hash, reason: s.reason }, 'op skipped for this bundle')
-    }
-  }
-
-  private reject(report: ProposalReport, c: PoolOp, reason: string): void {
-    const rejected: RejectedOp = { hash: c.hash, reason }
-    report.rejected.push(rejected)
-    this.metrics.rejected.inc({ reason: aaCode(reason) ?? 'other' })
-    this.log.info({ userOpHash: c.hash, sender: c.op.sender, reason }, 'op rejected by the proposer')
-    // A used nonce (AA25) or an account already deployed by this op's initCode (AA10) means the op
-    // was mined, e.g. by our own bundle an instant ago: it leaves the pool, nobody broke a rule.
-    if (STALE_OP_CODES.has(aaCode(reason) ?? '')) return
-    const blamed = blameOf(c, reason) ?? { kind: 'account' as const, address: c.op.sender }
-    const staked = stakeOf(c.validation, blamed.kind)
-    report.entityUpdates.push({
-      entity: blamed,
-      kind: staked ? 'staked_invalidation' : 'unstaked_invalidation',
-    })
-  }
-
-  private async reportToPool(entryPoint: Address, report: ProposalReport): Promise<void> {
-    if (report.rejected.length > 0) {
-      await this.deps.pool.removeOps(
-        entryPoint,
-        report.rejected.map((r) => r.hash as Hash),
-      )
-    }
-    if (report.entityUpdates.length > 0) await this.deps.pool.updateEntities(entryPoint, report.entityUpdates)
-  }
-}
-
-type BlamedKind = 'account' | 'factory' | 'paymaster'
-
-const STALE_OP_CODES = new Set(['AA10', 'AA25'])
-
-/** AA1x blames the factory, AA3x the paymaster, AA2x the account; other reasons blame no entity. */
-export function blameOf(c: PoolOp, reason: string): { kind: BlamedKind; address: Address } | undefined {
-  const code = aaCode(reason)
-  const category = code ? aaCategory(code) : 'other'
-  if (category === 'factory' && c.op.factory) return { kind: 'factory', address: c.op.factory }
-  if (category === 'paymaster' && c.op.paymaster) return { kind: 'paymaster', address: c.op.paymaster }
-  if (category === 'account') return { kind: 'account', address: c.op.sender }
-  return undefined
-}
-
-/** The EntryPoint's reason ("AA25 invalid account nonce") when the rejection carries one. */
-function rejectionReason(err: RpcError): string {
-  const reason = (err.data as { reason?: unknown } | undefined)?.reason
-  return typeof reason === 'string' && aaCode(reason) ? reason : err.message
-}
-
-function entityAddress(c: PoolOp, kind: BlamedKind): Address | undefined {
-  if (kind === 'factory') return c.op.factory
-  if (kind === 'paymaster') return c.op.paymaster
-  return c.op.sender
-}
-
-function stakeOf(v: ValidationResult, kind: BlamedKind): boolean {
-  if (kind === 'factory') return v.factory?.isStaked ?? false
-  if (kind === 'paymaster') return v.paymaster?.isStaked ?? false
-  return v.sender.isStaked
-}
-
-/**
- * ERC-7562 STO-040/041 over the candidates: an op that uses another op's sender as factory,
- * paymaster or aggregator, or touches its storage, is skipped (it stays pooled for a later bundle),
- * while the op it collides with goes ahead. Skipped ops whose conflicts were all with ops that are
- * themselves skipped get a second chance, in priority order, so two ops that touch each other do
- * not starve each other: the first of them goes.
- */
-export function withoutStorageConflicts(ops: PoolOp[]): {
-  kept: PoolOp[]
-  skipped: SkippedOp[]
-  conflicts: StorageConflict[]
-} {
-  const candidates = ops.map(bundleCandidate)
-  const found = bundleStorageConflicts(candidates)
-  if (found.length === 0) return { kept: ops, skipped: [], conflicts: [] }
-  const offenders = new Set(found.map((f) => f.id))
-  const keptIds = new Set(ops.filter((c) => !offenders.has(c.hash)).map((c) => c.hash as string))
-  for (const c of candidates) {
-    if (keptIds.has(c.id)) continue
-    const withIt = candidates.filter((k) => keptIds.has(k.id) || k.id === c.id)
-    if (bundleStorageConflicts(withIt).length === 0) keptIds.add(c.id)
-  }
-  const kept = ops.filter((c) => keptIds.has(c.hash))
-  const dropped = ops.filter((c) => !keptIds.has(c.hash))
-  return {
-    kept,
-    skipped: dropped.map((c) => ({ hash: c.hash, reason: 'touches_other_sender' as const })),
-    conflicts: found.filter((f) => !keptIds.has(f.id)),
-  }
-}
-
-function bundleCandidate(c: PoolOp): BundleCandidate {
-  return {
-    id: c.hash,
-    sender: c.op.sender,
-    factory: c.op.factory,
-    paymaster: c.op.paymaster,
-    aggregator: c.aggregator,
-    accessedStorage: c.validation.accessedStorage,
-  }
-}
-
-/** The first address whose code hash differs between admission and now. */
-function changedCode(before: ValidationResult, now: ValidationResult): Address | undefined {
-  for (const [address, hash] of Object.entries(before.codeHashes) as [Address, Hash][]) {
-    const current = now.codeHashes[address]
-    if (current !== undefined && current !== hash) return address
-  }
-  return undefined
 }
 
 function mergeStorage(results: ValidationResult[]): Record<Address, Record<Hex, Hex>> {
@@ -523,9 +234,3 @@ function mergeStorage(results: ValidationResult[]): Record<Address, Record<Hex, 
   }
   return out
 }
-
-function isExecutionRevert(err: unknown): boolean {
-  return /execution reverted|revert/i.test(String((err as { message?: string })?.message ?? err))
-}
-
-export type { EntityUpdate }

@@ -91,16 +91,18 @@ export function applyPaymasterDeposits(
 /**
  * What the ops pay the beneficiary at most vs what the bundle costs the signer, both at their
  * maximum gas. The cost side is intrinsic and calldata gas plus the ops' own limits: the EntryPoint's
- * bookkeeping is what each op's preVerificationGas pays for, so it is not counted twice.
+ * bookkeeping is what each op's preVerificationGas pays for, so it is not counted twice. `extraGas`
+ * is what no op pays for (aggregators' validateSignatures).
  */
 export function bundleEconomics(
   ops: PoolOp[],
   calldata: Hex,
   fees: Fees,
   baseFee: bigint,
+  extraGas = 0n,
 ): { revenue: bigint; cost: bigint } {
   let revenue = 0n
-  let gas = TX_INTRINSIC_GAS + calldataCost(calldata).gas
+  let gas = TX_INTRINSIC_GAS + calldataCost(calldata).gas + extraGas
   for (const c of ops) {
     const price = min(c.op.maxFeePerGas, baseFee + c.op.maxPriorityFeePerGas)
     revenue += opMaxGas(c.op) * price

@@ -36,6 +36,16 @@ export class SenderMetrics {
     })
   }
 
+  /** One observation of a mined bundle (the machine's `measure` effect). */
+  observe(name: 'blocks_to_mine' | 'ops_per_bundle' | 'gas_per_bundle', sender: number, value: number): void {
+    const histogram = {
+      blocks_to_mine: this.blocksToMine,
+      ops_per_bundle: this.opsPerBundle,
+      gas_per_bundle: this.gasPerBundle,
+    }[name]
+    histogram.observe({ sender: String(sender) }, value)
+  }
+
   count(name: string, sender: number, labels: Record<string, string>): void {
     // A metric name has one label set in prometheus: the first use of a name fixes its label keys.
     let entry = this.counters.get(name)

@@ -60,6 +60,11 @@ export const configSchema = z
       help: 'Minimum unstake delay for an entity to count as staked.',
       default: 86_400,
     }),
+    aggregators: opt({
+      type: list(addressItem, 'comma-separated aggregator addresses'),
+      help: 'Signature aggregators this bundler serves (ERC-7766): their ops are admitted after validateUserOpSignature and bundled with handleAggregatedOps. Ops naming any other aggregator are refused (-32506).',
+      default: [] as Address[],
+    }),
     unsafe: opt({
       type: boolean(),
       help: 'Skip the ERC-7562 tracer checks during simulation (for nodes without debug_traceCall).',
@@ -312,6 +317,11 @@ export const configSchema = z
           type: integer({ min: 100, max: 600_000, unit: 'milliseconds' }),
           help: 'Timeout of each submission, cancellation or status call to the submit endpoint or relay.',
           default: 10_000,
+        }),
+        drop_grace_blocks: opt({
+          type: integer({ min: 0, max: 1000, unit: 'blocks' }),
+          help: 'Blocks after its submission before a bundle that neither the submit endpoint nor node_http knows counts as dropped (a status node lags the endpoint it was sent to).',
+          default: 1,
         }),
       })
       .strict()

@@ -40,8 +40,9 @@ export function rejectionForDecoded(decoded: DecodedRevert, revert: Hex): RpcErr
 
 /**
  * What a successful simulation can still be refused for: a failed signature (-32507), an aggregator
- * Conveyor cannot bundle for (-32506), or a time range that is not yet open or closes within the
- * margin (-32503). `now` is unix seconds.
+ * Conveyor does not serve (-32506, `--aggregators`) or one that is not staked (-32505, ERC-7766:
+ * every aggregator must be), or a time range that is not yet open or closes within the margin
+ * (-32503). `now` is unix seconds.
  */
 export function checkValidationOutcome(
   r: ValidationResult,
@@ -50,13 +51,17 @@ export function checkValidationOutcome(
 ): void {
   if (r.accountSigFailed) throw new RpcError(RpcCode.InvalidSignature, 'invalid account signature')
   if (r.paymasterSigFailed) throw new RpcError(RpcCode.InvalidSignature, 'invalid paymaster signature')
-  if (
-    r.aggregator &&
-    !settings.supportedAggregators.some((a) => a.toLowerCase() === r.aggregator?.address.toLowerCase())
-  )
-    throw new RpcError(RpcCode.UnsupportedAggregator, `aggregator ${r.aggregator.address} is not supported`, {
-      aggregator: r.aggregator.address,
+  const agg = r.aggregator
+  if (agg && !settings.supportedAggregators.some((a) => a.toLowerCase() === agg.address.toLowerCase()))
+    throw new RpcError(RpcCode.UnsupportedAggregator, `aggregator ${agg.address} is not supported`, {
+      aggregator: agg.address,
     })
+  if (agg && !agg.stake.isStaked)
+    throw new RpcError(
+      RpcCode.StakeTooLow,
+      `aggregator ${agg.address} is not staked (stake ${agg.stake.stake} wei, unstake delay ${agg.stake.unstakeDelaySec} s)`,
+      { aggregator: agg.address },
+    )
   if (r.validAfter > now)
     throw new RpcError(RpcCode.ShortDeadline, `op is not valid until ${r.validAfter} (now ${now})`, {
       validAfter: r.validAfter.toString(),

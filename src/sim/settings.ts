@@ -23,7 +23,7 @@ export interface SimSettings {
   minUnstakeDelaySec: bigint
   /** An op whose validUntil falls within this many seconds from now is refused (ERC-7562: 30 s). */
   validUntilMarginSec: bigint
-  /** Aggregators Conveyor can bundle for; none yet. */
+  /** Aggregators this bundler serves (`--aggregators`); ops naming any other are refused. None by default. */
   supportedAggregators: readonly string[]
 }
 

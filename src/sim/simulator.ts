@@ -3,6 +3,7 @@ import { type EntryPointVersion, versionOf } from '../chain/entrypoint.js'
 import type { UserOperation } from '../chain/userop.js'
 import { mapLimit } from '../util/concurrency.js'
 import { invalidParams, RpcError } from '../util/errors.js'
+import { acceptAggregatedSignature } from './aggregated-signature.js'
 import { batchPrestate, simulateBatch } from './batch-call.js'
 import { settleValidation } from './batch-outcome.js'
 import { maxBig } from './bigmath.js'
@@ -232,7 +233,7 @@ export class Simulator implements Validator {
           entity: violation.entity,
         })
     }
-    return result
+    return acceptAggregatedSignature(this.deps.client, sim, result)
   }
 }
 

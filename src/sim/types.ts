@@ -23,7 +23,11 @@ export interface ValidationResult {
   sender: StakeInfo
   factory?: StakeInfo
   paymaster?: StakeInfo
-  aggregator?: { address: Address; stake: StakeInfo }
+  /**
+   * The aggregator the account named (ERC-7766), with the `sigForUserOp` its
+   * validateUserOpSignature returned at admission: the op carries that signature in a bundle.
+   */
+  aggregator?: { address: Address; stake: StakeInfo; sigForUserOp?: Hex }
   /** Block the simulation ran at. */
   blockNumber: bigint
   blockHash: Hash

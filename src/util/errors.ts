@@ -34,3 +34,9 @@ export class RpcError extends Error {
 export function invalidParams(message: string, data?: unknown): RpcError {
   return new RpcError(RpcCode.InvalidParams, message, data)
 }
+
+/** A short, single-line description of a thrown value for logs and answers (viem's short message first). */
+export function errorMessage(err: unknown): string {
+  const e = err as { shortMessage?: string; message?: string }
+  return (e?.shortMessage ?? e?.message ?? String(err)).slice(0, 300)
+}

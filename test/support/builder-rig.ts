@@ -4,6 +4,7 @@ import {
   http,
   numberToHex,
   type PrivateKeyAccount,
+  type PublicClient,
   parseEventLogs,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -44,6 +45,8 @@ export async function startBuilderRig(
     proposer?: Partial<ProposerSettings>
     sim?: Partial<SimSettings>
     pool?: Partial<PoolSettingsInput>
+    /** The node the proposer talks to (a tap in front of the chain, say); default the chain's. */
+    proposerClient?: PublicClient
   } = {},
 ): Promise<BuilderRig> {
   const chainSpec = chainSpecFor(chain.chainId)
@@ -55,11 +58,12 @@ export async function startBuilderRig(
     entryPoints: Object.values(chain.deployment.entryPoints),
   })
   await pool.start()
+  const client = opts.proposerClient ?? chain.client
   const proposer = new BundleProposer({
     pool,
-    validator: simulator,
-    fees: new FeeEstimator({ client: chain.client, chainSpec }),
-    client: chain.client,
+    validator: new Simulator({ client, settings: defaultSimSettings(chainSpec, opts.sim) }),
+    fees: new FeeEstimator({ client, chainSpec }),
+    client,
     chainSpec,
     settings: { ...DEFAULT_PROPOSER_SETTINGS, ...opts.proposer },
   })

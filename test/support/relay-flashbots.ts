@@ -4,7 +4,9 @@ import {
   type Hex,
   isAddressEqual,
   keccak256,
+  parseTransaction,
   recoverMessageAddress,
+  recoverTransactionAddress,
   toBytes,
 } from 'viem'
 import {
@@ -24,6 +26,8 @@ import {
  * <address>:<sig>` (recovered and checked against the body), and the status API GET /tx/<hash>.
  * Accepted transactions are forwarded into anvil, so they are really mined, unless `hold` keeps
  * them private (a tx no builder has included yet), which is what a cancellation can still stop.
+ * Like a node's mempool, the relay replaces a pending private transaction of the same sender and
+ * nonce only when both fee fields rise by 10% ("replacement transaction underpriced" otherwise).
  */
 export type FlashbotsStatus = 'PENDING' | 'INCLUDED' | 'FAILED' | 'CANCELLED' | 'UNKNOWN'
 
@@ -31,6 +35,10 @@ interface PrivateTx {
   raw: Hex
   forwarded: boolean
   status?: 'FAILED' | 'CANCELLED'
+  from: Address
+  nonce: number
+  maxFeePerGas: bigint
+  maxPriorityFeePerGas: bigint
 }
 
 export interface FlashbotsRelay {
@@ -77,6 +85,18 @@ export async function startFlashbotsRelay(nodeUrl: string): Promise<FlashbotsRel
     return receipt.result ? 'INCLUDED' : 'PENDING'
   }
 
+  /** A private transaction still pending at the relay from the same sender and nonce. */
+  const heldAtNonce = async (tx: PrivateTx): Promise<[Hash, PrivateTx] | undefined> => {
+    for (const [hash, other] of txs) {
+      if (other.nonce !== tx.nonce || !isAddressEqual(other.from, tx.from)) continue
+      if ((await statusOf(hash)) === 'PENDING') return [hash, other]
+    }
+    return undefined
+  }
+  const outbids = (next: PrivateTx, prev: PrivateTx) =>
+    next.maxFeePerGas * 100n >= prev.maxFeePerGas * 110n &&
+    next.maxPriorityFeePerGas * 100n >= prev.maxPriorityFeePerGas * 110n
+
   const takeOut = async (hash: Hash, tx: PrivateTx) => {
     if (tx.forwarded) await nodeCall(nodeUrl, 'anvil_dropTransaction', [hash])
   }
@@ -113,12 +133,24 @@ export async function startFlashbotsRelay(nodeUrl: string): Promise<FlashbotsRel
         if (typeof raw !== 'string' || !raw.startsWith('0x')) return rpcError(call.id, -32602, 'invalid tx')
         const hash = keccak256(raw as Hex)
         if (txs.has(hash)) return rpcError(call.id, -32000, 'already known')
-        const tx: PrivateTx = { raw: raw as Hex, forwarded: false }
+        const parsed = parseTransaction(raw as Hex)
+        const tx: PrivateTx = {
+          raw: raw as Hex,
+          forwarded: false,
+          from: await recoverTransactionAddress({ serializedTransaction: raw as never }),
+          nonce: parsed.nonce ?? 0,
+          maxFeePerGas: parsed.maxFeePerGas ?? 0n,
+          maxPriorityFeePerGas: parsed.maxPriorityFeePerGas ?? 0n,
+        }
+        const replaced = await heldAtNonce(tx)
+        if (replaced && !outbids(tx, replaced[1]))
+          return rpcError(call.id, -32000, 'replacement transaction underpriced')
         if (!relay.hold) {
           const err = await forward(tx)
           // The relay simulates against the chain and passes the node's verdict back.
           if (err) return rpcError(call.id, err.code, err.message)
         }
+        if (replaced) replaced[1].status = 'FAILED'
         txs.set(hash, tx)
         return rpcResult(call.id, hash)
       }

@@ -6,6 +6,7 @@ import {
   type Hex,
   numberToHex,
   type PrivateKeyAccount,
+  type PublicClient,
   parseEventLogs,
   type TransactionReceipt,
 } from 'viem'
@@ -26,12 +27,13 @@ import { type EntryPointVersion, entryPointAbi } from '../../src/chain/entrypoin
 import { FeeEstimator } from '../../src/chain/fees.js'
 import { requiredPreVerificationGas } from '../../src/chain/gas.js'
 import { LocalPool } from '../../src/pool/pool.js'
-import type { NewHead, Pool } from '../../src/pool/types.js'
 import { defaultSimSettings } from '../../src/sim/settings.js'
 import { Simulator } from '../../src/sim/simulator.js'
 import { buildOp, newOwner, signUserOp } from '../harness/account.js'
 import { startTestChain, type TestChain } from '../harness/chain.js'
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js'
+import { HeadGate } from './head-gate.js'
+import { lagPendingTransactions, startRpcTap } from './rpc-tap.js'
 import { waitFor } from './wait.js'
 
 export const GWEI = 10n ** 9n
@@ -58,6 +60,11 @@ export interface SenderRigOptions {
   proposer?: Partial<ProposerSettings>
   /** Wraps the raw sender (to the fault proxy) the sender submits through. */
   wrapSubmitter?: (raw: TransactionSender) => TransactionSender
+  /**
+   * 'lagging': the sender's status node (its `client`) has not seen pending transactions (a tap
+   * in front of anvil, see lagPendingTransactions); submission still goes to anvil itself.
+   */
+  statusNode?: 'lagging'
 }
 
 /**
@@ -69,6 +76,8 @@ export interface SenderRig {
   chain: TestChain
   pool: LocalPool
   sender: BundleSender
+  /** The node the sender reads status from (anvil, or a lagging tap in front of it). */
+  statusClient: PublicClient
   /** The signer's key as a viem account: tests sign competing transactions with it. */
   signer: PrivateKeyAccount
   submitProxy: FaultProxy
@@ -114,55 +123,12 @@ export interface SenderRig {
   stop(): Promise<void>
 }
 
-/** Holds back the sender's heads above a block number; the pool itself keeps following the chain. */
-export class HeadGate {
-  private limit?: bigint
-  private waiters: (() => void)[] = []
-  /** The last head handed to the sender. */
-  delivered = -1n
-
-  /** Heads after `block` wait; undefined lets everything through. */
-  setLimit(block: bigint | undefined): void {
-    this.limit = block
-    for (const w of this.waiters.splice(0)) w()
-  }
-
-  async pass(head: NewHead): Promise<void> {
-    while (this.limit !== undefined && head.blockNumber > this.limit) {
-      await new Promise<void>((r) => this.waiters.push(r))
-    }
-    this.delivered = head.blockNumber
-  }
-
-  gated(pool: LocalPool): Pick<Pool, 'addOp' | 'removeOps' | 'subscribeNewHeads'> {
-    return {
-      addOp: (ep, op) => pool.addOp(ep, op),
-      removeOps: (ep, hashes) => pool.removeOps(ep, hashes),
-      subscribeNewHeads: (addresses) => {
-        const inner = pool.subscribeNewHeads(addresses)[Symbol.asyncIterator]()
-        const it: AsyncIterableIterator<NewHead> = {
-          [Symbol.asyncIterator]: () => it,
-          next: async () => {
-            const r = await inner.next()
-            if (!r.done) await this.pass(r.value)
-            return r
-          },
-          return: async () => {
-            await inner.return?.()
-            return { done: true, value: undefined }
-          },
-        }
-        return it
-      },
-    }
-  }
-}
-
 const DEFAULT_SETTINGS: BundleSenderSettings = {
   maxBlocksToWaitForMine: 2,
   replacementFeePercentIncrease: 10,
   maxCancellationFeeIncreases: 15,
   maxReplacementUnderpricedBlocks: 3,
+  dropGraceBlocks: 1,
   // Long: heads drive auto mode in these tests unless a test wants the timer.
   bundleMaxSendIntervalMillis: 600_000,
   mode: 'auto',
@@ -227,6 +193,13 @@ async function assemble(
   stops.push(() => signers.close())
   const submitProxy = await startFaultProxy(chain.url)
   stops.push(() => submitProxy.close())
+  let statusClient = chain.client
+  if (opts.statusNode === 'lagging') {
+    const tap = await startRpcTap(chain.url)
+    stops.push(() => tap.close())
+    lagPendingTransactions(tap, chain.url)
+    statusClient = tap.client
+  }
 
   const logs: LogLine[] = []
   const sink = new Writable({
@@ -247,7 +220,7 @@ async function assemble(
     submitter: (opts.wrapSubmitter ?? ((r) => r))(
       new RawTransactionSender({ submitUrl: submitProxy.url, chainId: chain.chainId, timeoutMs: 5_000 }),
     ),
-    client: chain.client,
+    client: statusClient,
     settings: { ...DEFAULT_SETTINGS, ...opts.settings },
     logger,
   })
@@ -324,6 +297,7 @@ async function assemble(
     chain,
     pool,
     sender,
+    statusClient,
     signer,
     submitProxy,
     heads,
@@ -384,5 +358,14 @@ async function assemble(
       return { receipt, success: (ev.args as { success: boolean }).success, nonce: BigInt(tx.nonce) }
     },
     stop: stopAll,
+  }
+}
+
+/** A failed scenario shows what the driver did (every one with SHOW_LOGS set). */
+export function showLogsIfFailed(rig: SenderRig, failed: boolean): void {
+  if (!failed && !process.env.SHOW_LOGS) return
+  for (const l of rig.logs) {
+    const { level: _l, time: _t, pid: _p, hostname: _h, sender: _s, msg, ...rest } = l
+    console.log(msg, JSON.stringify(rest))
   }
 }

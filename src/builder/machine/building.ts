@@ -3,21 +3,7 @@
  * Leaves for Pending (a bundle went out) or Cancelling (the underpriced meta-state lasted too long).
  */
 import {
-  applyMined,
-  ignore,
-  log,
-  metric,
-  notifyWaiters,
-  receiptFor,
-  stay,
-  takeHead,
-  toCancelling,
-  toIdle,
-  toProposing,
-  toSyncing,
-  untilBlock,
-} from './common.js'
-import {
+  abandon,
   feesForNext,
   findTx,
   latestTx,
@@ -26,7 +12,24 @@ import {
   recordReplacementUnderpriced,
   recordSent,
   resync,
-} from './tracking.js'
+  type SentTx,
+} from '../tracker/tracking.js'
+import {
+  applyMined,
+  ignore,
+  log,
+  metric,
+  notifyWaiters,
+  receiptFor,
+  sentAt,
+  stay,
+  takeHead,
+  toCancelling,
+  toIdle,
+  toProposing,
+  toSyncing,
+  untilBlock,
+} from './common.js'
 import type {
   BuildingState,
   Context,
@@ -54,7 +57,9 @@ export function onBuilding(s: BuildingState, ev: SenderEvent, settings: MachineS
       return onSendResult(s, ev, settings)
     case 'nonceReset':
       return onNonceReset(s, ev, settings)
-    case 'txDropped':
+    case 'opsRechecked':
+      return onRechecked(s, ev)
+    case 'txObserved':
     case 'cancelResult':
       return ignore(s, ev)
   }
@@ -82,7 +87,8 @@ function onHead(s: BuildingState, ev: Ev<'newHead'>): Step {
   if (s.phase.kind === 'syncing') {
     // The nonceReset answer is authoritative; a failed read is retried on the next head.
     if (s.phase.awaiting) return stay({ ...s, ctx }, effects)
-    return toSyncing(ctx, { ...keep(s), thenBuild: s.phase.thenBuild, report: s.phase.report }, effects)
+    const { thenBuild, report, reset } = s.phase
+    return toSyncing(ctx, { ...keep(s), thenBuild, report, reset }, effects)
   }
   const obs = observeHead(ctx.tracking, ev.update)
   if (obs.kind === 'mined') {
@@ -123,14 +129,24 @@ function onProposal(s: BuildingState, ev: Ev<'proposal'>, settings: MachineSetti
     return endWithoutBundle(s, { kind: 'proposal_failed', message: r.message }, effects)
   }
   if (r.kind === 'bundle' && r.opHashes.length > 0) {
-    const fees = feesForNext(ctx.tracking, r.fees)
-    const nonce = ctx.tracking.nonce
-    effects.push({ kind: 'send', nonce, fees, opHashes: r.opHashes, replacing: latestTx(ctx.tracking)?.hash })
-    const state: BuildingState = { ...s, phase: { kind: 'sending', nonce, fees, opHashes: r.opHashes } }
-    return stay(state, effects)
+    const t = ctx.tracking
+    const fees = feesForNext(t, r.fees)
+    const nonce = t.nonce
+    const send: SenderEffect = { kind: 'send', nonce, fees, opHashes: r.opHashes }
+    const replacing = latestTx(t)?.hash
+    if (replacing) send.replacing = replacing
+    if (t.abandoned && t.floor) send.probe = true
+    effects.push(send)
+    const phase: BuildingState['phase'] = { kind: 'sending', nonce, fees, opHashes: r.opHashes }
+    if (r.entryPoint) phase.entryPoint = r.entryPoint
+    return stay({ ...s, phase }, effects)
   }
   const reason = r.kind === 'none' ? r.reason : 'no_ops'
-  if (reason === 'priced_out' && ctx.tracking.floor) return onPricedOut(s, settings, effects)
+  const t = ctx.tracking
+  if (reason === 'priced_out' && t.floor && !t.abandoned) {
+    if (t.refused) return onUnderpriced(s, settings, effects)
+    if (latestTx(t)) return onAbandoned(s, effects)
+  }
   effects.push(log('debug', 'no bundle', { reason }))
   return endWithoutBundle(s, { kind: 'no_bundle', reason }, effects)
 }
@@ -151,12 +167,30 @@ function endWithoutBundle(s: BuildingState, last: CycleOutcome, effects: SenderE
 }
 
 /**
- * The underpriced meta-state: ops exist but none pays the raised fees a replacement at this nonce
- * needs. First time: note the block and build again later with the fee-increase count reset (the
- * floor itself stays while something sits at the nonce, or we would oscillate). Once it has lasted
- * more than max_replacement_underpriced_blocks: cancel what blocks the nonce.
+ * Our bundle at this nonce is out and no op pays the raised fees of its replacement, with no
+ * "replacement underpriced" heard yet: the bundle is abandoned. The next one is built at fresh fees
+ * (a probe): if the node still holds ours it answers "replacement underpriced", and the seed's
+ * underpriced meta-state follows; if not, the fresh bundle goes out.
  */
-function onPricedOut(s: BuildingState, settings: MachineSettings, effects: SenderEffect[]): Step {
+function onAbandoned(s: BuildingState, effects: SenderEffect[]): Step {
+  const { ctx } = s
+  effects.push(
+    log('warn', 'bundle abandoned: ops priced out of its replacement', { nonce: ctx.tracking.nonce }),
+  )
+  effects.push(metric('bundle_priced_out'))
+  const next = { ...ctx, tracking: abandon(ctx.tracking) }
+  return toIdle(next, { feeIncreases: 0, last: { kind: 'no_bundle', reason: 'priced_out' } }, effects)
+}
+
+/**
+ * The seed's underpriced meta-state: the node answered "replacement underpriced" at this nonce and,
+ * after raising the fees over it, no op pays them. First encounter: capture the block and build
+ * again on the next trigger with the fee increases reset. Later encounters: once more than
+ * max_replacement_underpriced_blocks have passed since, cancel what blocks the nonce.
+ * Refinement: "resetting the fees" resets the increase count, not the floor: the node has just
+ * refused everything under it, so a bundle below it would only be refused again.
+ */
+function onUnderpriced(s: BuildingState, settings: MachineSettings, effects: SenderEffect[]): Step {
   const { ctx } = s
   const last: CycleOutcome = { kind: 'no_bundle', reason: 'priced_out' }
   effects.push(metric('bundle_priced_out'))
@@ -176,6 +210,14 @@ function onPricedOut(s: BuildingState, settings: MachineSettings, effects: Sende
   return toIdle(ctx, { feeIncreases: 0, underpriced: s.underpriced, last }, effects)
 }
 
+/** The ops whose validation storage moved have left the pool: rebuild at once without them, or wait. */
+function onRechecked(s: BuildingState, ev: Ev<'opsRechecked'>): Step {
+  if (s.phase.kind !== 'rechecking') return ignore(s, ev)
+  const effects: SenderEffect[] = [log('info', 'condition not met: ops rechecked', { removed: ev.removed })]
+  if (ev.removed > 0) return toProposing(s.ctx, keep(s), effects)
+  return toIdle(s.ctx, { ...keep(s), last: { kind: 'send_failed', error: 'condition_not_met' } }, effects)
+}
+
 function onSendResult(s: BuildingState, ev: Ev<'sendResult'>, settings: MachineSettings): Step {
   if (s.phase.kind !== 'sending') return ignore(s, ev)
   const phase = s.phase
@@ -184,7 +226,7 @@ function onSendResult(s: BuildingState, ev: Ev<'sendResult'>, settings: MachineS
   const pct = settings.replacementFeePercentIncrease
   const fields = {
     nonce: phase.nonce,
-    txHash: ev.hash,
+    txHash: ev.hash ?? 'none',
     maxFeePerGas: phase.fees.maxFeePerGas,
     maxPriorityFeePerGas: phase.fees.maxPriorityFeePerGas,
     ops: phase.opHashes.length,
@@ -193,14 +235,27 @@ function onSendResult(s: BuildingState, ev: Ev<'sendResult'>, settings: MachineS
     effects.push(log('info', 'send answer for a nonce that moved; ignored', fields))
     return ctx.resyncDue ? toSyncing(ctx, keep(s), effects) : toIdle(ctx, keep(s), effects)
   }
-  const sentTx = {
+  const r = ev.result
+  if (!ev.hash) {
+    // Never signed: nothing left this process. The ops stay pooled; wait for the next trigger.
+    effects.push(
+      log('warn', 'bundle not signed', {
+        nonce: phase.nonce,
+        message: r.kind === 'error' ? (r.message ?? '') : '',
+      }),
+    )
+    effects.push(metric('bundle_send_error', { error: 'not_signed' }))
+    const error = r.kind === 'error' ? r.error : 'rejected'
+    return toIdle(ctx, { ...keep(s), last: { kind: 'send_failed', error, message: 'not signed' } }, effects)
+  }
+  const sentTx: SentTx = {
     hash: ev.hash,
-    kind: 'bundle' as const,
+    kind: 'bundle',
     fees: phase.fees,
-    sentBlock: ctx.head,
+    sentBlock: sentAt(ctx, ev.atBlock),
     opHashes: phase.opHashes,
   }
-  const r = ev.result
+  if (phase.entryPoint) sentTx.entryPoint = phase.entryPoint
   if (r.kind === 'sent' || r.error === 'already_known') {
     // "already known": the node holds this very tx, which is as good as sent.
     ctx = { ...ctx, tracking: recordSent(ctx.tracking, sentTx, pct) }
@@ -226,16 +281,20 @@ function onSendResult(s: BuildingState, ev: Ev<'sendResult'>, settings: MachineS
       return toSyncing(ctx, keep(s), effects)
     case 'unavailable':
       // The tx may have reached the node: count it as sent at this nonce (floor, mined check), then wait.
-      ctx = { ...ctx, tracking: recordSent(ctx.tracking, sentTx, pct) }
+      ctx = { ...ctx, tracking: recordSent(ctx.tracking, sentTx, pct, false) }
       return toIdle(
         ctx,
         { ...keep(s), last: { kind: 'send_failed', error: r.error, message: r.message } },
         effects,
       )
+    case 'condition_not_met':
+      // Storage some op validated against moved: those ops leave the pool, then a rebuild at once.
+      effects.push({ kind: 'recheckOps' })
+      return stay({ ...s, phase: { kind: 'rechecking' } }, effects)
     default:
-      // underpriced (below base fee / pool full), insufficient_funds, rejected, intrinsic gas,
-      // condition not met: the node did not take it. Ops stay in the pool; the next trigger rebuilds
-      // at the fees (and chain state) of that moment.
+      // underpriced (below base fee / pool full), insufficient_funds, rejected, intrinsic gas:
+      // the node did not take it. Ops stay in the pool; the next trigger rebuilds at the fees (and
+      // chain state) of that moment.
       return toIdle(
         ctx,
         { ...keep(s), last: { kind: 'send_failed', error: r.error, message: r.message } },
@@ -256,16 +315,21 @@ function onNonceReset(s: BuildingState, ev: Ev<'nonceReset'>, settings: MachineS
   const before = ctx.tracking.nonce
   let last: CycleOutcome | undefined
   const minedTx = r.mined ? findTx(ctx.tracking, r.mined.hash) : undefined
+  const reset = s.phase.reset === true
   if (minedTx) {
     const m = applyMined(ctx, minedTx, r.mined, effects)
     ctx = m.ctx
     last = m.last
     // A lagging node may report an older nonce than the receipt proves; never go below nonce+1.
     if (r.chainNonce > ctx.tracking.nonce) ctx = { ...ctx, tracking: newTracking(r.chainNonce) }
+  } else if (reset) {
+    // The seed's "reset internal state": nothing of the old episode (txs, floor, refusals) is kept.
+    ctx = { ...ctx, tracking: newTracking(r.chainNonce) }
+    effects.push(log('info', 'tracker reset', { from: before, nonce: r.chainNonce }))
   } else {
     ctx = { ...ctx, tracking: resync(ctx.tracking, r.chainNonce) }
   }
-  const moved = ctx.tracking.nonce !== before
+  const moved = ctx.tracking.nonce !== before || reset
   effects.push(
     log('info', 'nonce synced', { from: before, to: ctx.tracking.nonce, mined: minedTx?.hash ?? '' }),
   )
@@ -277,13 +341,14 @@ function onNonceReset(s: BuildingState, ev: Ev<'nonceReset'>, settings: MachineS
   const leftover = r.inFlight
   if (leftover && !minedTx && !findTx(ctx.tracking, leftover.hash)) {
     // Building → Pending ("bundle submitted", by whoever sent it): wait for it like our own.
-    const tx = {
+    const tx: SentTx = {
       hash: leftover.hash,
-      kind: 'bundle' as const,
+      kind: 'bundle',
       fees: leftover.fees,
-      sentBlock: ctx.head,
+      sentBlock: ctx.head < 0n ? 0n : ctx.head,
       opHashes: leftover.opHashes ?? [],
     }
+    if (leftover.entryPoint) tx.entryPoint = leftover.entryPoint
     ctx = { ...ctx, tracking: recordSent(ctx.tracking, tx, settings.replacementFeePercentIncrease) }
     effects.push(
       log('info', 'taking over a transaction pending at our nonce', {

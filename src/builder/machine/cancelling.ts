@@ -5,12 +5,22 @@
  */
 
 import type { Hash } from 'viem'
+import type { Fees } from '../../chain/fee-math.js'
+import {
+  afterSoftCancel,
+  findTx,
+  observeHead,
+  recordReplacementUnderpriced,
+  recordSent,
+} from '../tracker/tracking.js'
 import {
   applyMined,
   ignore,
+  judgeDrop,
   log,
   metric,
   receiptFor,
+  sentAt,
   stay,
   takeHead,
   toCancelling,
@@ -19,12 +29,10 @@ import {
   untilBlock,
   whileWaiting,
 } from './common.js'
-import { afterSoftCancel, observeHead, recordReplacementUnderpriced, recordSent } from './tracking.js'
 import type {
   CancellingState,
   CancelPendingState,
   Context,
-  Fees,
   MachineSettings,
   SenderEffect,
   SenderEvent,
@@ -58,10 +66,11 @@ export function onCancelling(s: CancellingState, ev: SenderEvent, settings: Mach
     }
     case 'cancelResult':
       return onCancelResult(s, ev, settings)
-    case 'txDropped':
+    case 'txObserved':
     case 'proposal':
     case 'sendResult':
     case 'nonceReset':
+    case 'opsRechecked':
       return ignore(s, ev)
   }
 }
@@ -116,7 +125,7 @@ function toCancelPending(
   effects: SenderEffect[],
   atBlock?: bigint,
 ): Step {
-  const tx = { hash, kind: 'cancel' as const, fees, sentBlock: s.ctx.head, opHashes: [] }
+  const tx = { hash, kind: 'cancel' as const, fees, sentBlock: sentAt(s.ctx, atBlock), opHashes: [] }
   const ctx: Context = {
     ...s.ctx,
     tracking: recordSent(s.ctx.tracking, tx, settings.replacementFeePercentIncrease),
@@ -151,11 +160,14 @@ function bumpOrGiveUp(
   return toCancelling(ctx, increases + 1, effects) ?? giveUp(ctx, effects)
 }
 
-/** Back to Building with internal state reset: the nonce and our hashes are re-read from chain. */
+/**
+ * Back to Building "and reset internal state": the nonce is re-read from chain (unless one of our
+ * hashes turns out mined) and the tracker forgets the episode: its transactions, floor and refusals.
+ */
 function giveUp(ctx: Context, effects: SenderEffect[]): Step {
   effects.push(log('warn', 'cancellation abandoned; resetting', { nonce: ctx.tracking.nonce }))
   effects.push(metric('cancellation_abandoned'))
-  return toSyncing(ctx, { last: { kind: 'cancelled', how: 'gave_up' } }, effects)
+  return toSyncing(ctx, { last: { kind: 'cancelled', how: 'gave_up' }, reset: true }, effects)
 }
 
 /** Mined (ours or the cancellation) or nonce taken: the cancellation episode is over either way. */
@@ -177,11 +189,12 @@ export function onCancelPending(s: CancelPendingState, ev: SenderEvent, settings
     case 'setMode':
     case 'trigger':
       return whileWaiting(s, ev)
-    case 'txDropped': {
-      if (ev.hash !== s.cancelHash) return ignore(s, ev)
-      const effects: SenderEffect[] = [
-        log('warn', 'cancellation dropped', { nonce: s.ctx.tracking.nonce, txHash: ev.hash }),
-      ]
+    case 'txObserved': {
+      const tx = findTx(s.ctx.tracking, s.cancelHash)
+      if (ev.hash !== s.cancelHash || !tx) return ignore(s, ev)
+      const effects: SenderEffect[] = []
+      if (!judgeDrop(s.ctx, tx, ev, settings, effects)) return stay(s, effects)
+      effects.push(log('warn', 'cancellation dropped', { nonce: s.ctx.tracking.nonce, txHash: ev.hash }))
       return bumpOrGiveUp(s.ctx, s.cancelFeeIncreases, settings, effects)
     }
     case 'newHead': {
@@ -195,12 +208,14 @@ export function onCancelPending(s: CancelPendingState, ev: SenderEvent, settings
         )
         return bumpOrGiveUp(ctx, s.cancelFeeIncreases, settings, effects)
       }
+      effects.push({ kind: 'checkTx', hash: s.cancelHash })
       return stay({ ...s, ctx }, effects)
     }
     case 'proposal':
     case 'sendResult':
     case 'cancelResult':
     case 'nonceReset':
+    case 'opsRechecked':
       return ignore(s, ev)
   }
 }

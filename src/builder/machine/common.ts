@@ -3,7 +3,8 @@
  * nonce), taking a head, applying a mined tx, and the log/metric/notify effects.
  */
 import type { Hash } from 'viem'
-import { afterMined, hashesOf, newTracking } from './tracking.js'
+import { isDropped } from '../tracker/drop.js'
+import { afterMined, floorForNext, hashesOf, newTracking, type SentTx } from '../tracker/tracking.js'
 import type {
   BuildingState,
   BundleResult,
@@ -16,7 +17,6 @@ import type {
   SenderEffect,
   SenderEvent,
   SenderState,
-  SentTx,
   Step,
 } from './types.js'
 
@@ -116,7 +116,7 @@ export function toIdle(ctx: Context, opts: BuildingOpts, effects: SenderEffect[]
 /** Building, re-reading the nonce (and which of our hashes is mined) from chain. */
 export function toSyncing(
   ctx: Context,
-  opts: BuildingOpts & { thenBuild?: boolean; report?: CycleOutcome },
+  opts: BuildingOpts & { thenBuild?: boolean; report?: CycleOutcome; reset?: boolean },
   effects: SenderEffect[],
 ): Step {
   const c = notifyWaiters(ctx, opts.last, effects)
@@ -127,6 +127,7 @@ export function toSyncing(
     thenBuild: opts.thenBuild ?? false,
   }
   if (opts.report) phase.report = opts.report
+  if (opts.reset) phase.reset = true
   const state: BuildingState = {
     tag: 'Building',
     ctx: c,
@@ -145,7 +146,8 @@ export function toSyncing(
 export function toProposing(ctx: Context, opts: BuildingOpts, effects: SenderEffect[]): Step {
   if (ctx.resyncDue) return toSyncing(ctx, { ...opts, thenBuild: true }, effects)
   const c = notifyWaiters(ctx, opts.last, effects)
-  const { nonce, floor } = c.tracking
+  const { nonce } = c.tracking
+  const floor = floorForNext(c.tracking)
   const feeIncreases = opts.feeIncreases ?? 0
   effects.push({ kind: 'propose', nonce, feeFloor: floor, feeIncreases })
   const state: BuildingState = {
@@ -202,7 +204,11 @@ export function takeHead(ctx: Context, ev: NewHeadEvent, effects: SenderEffect[]
   return { ...ctx, head: ev.blockNumber }
 }
 
-/** One of our txs at the nonce is mined: its ops (if a bundle) leave the pool; the nonce moves on. */
+/**
+ * One of our txs at the nonce is mined: the nonce moves on. A bundle's ops leave the pool only when
+ * its receipt says it succeeded: a reverted bundle executed none of them, and without a receipt the
+ * pool's own chain tracking removes whatever the EntryPoint reported (never an op lost).
+ */
 export function applyMined(
   ctx: Context,
   tx: SentTx,
@@ -210,40 +216,91 @@ export function applyMined(
   effects: SenderEffect[],
 ): { ctx: Context; last: CycleOutcome } {
   const mined: MinedTx = receipt ?? { hash: tx.hash }
-  if (tx.kind === 'bundle' && tx.opHashes.length > 0) {
-    effects.push({ kind: 'removeOps', txHash: tx.hash, opHashes: tx.opHashes })
+  const bundles = ctx.tracking.txs.filter((x) => x.kind === 'bundle')
+  const attempts = bundles.length
+  const fields = {
+    nonce: ctx.tracking.nonce,
+    txHash: tx.hash,
+    ops: tx.opHashes.length,
+    attempts,
+    ...(mined.gasUsed !== undefined ? { gasUsed: mined.gasUsed } : {}),
+    ...(mined.gasUsed !== undefined && mined.effectiveGasPrice !== undefined
+      ? { fee: mined.gasUsed * mined.effectiveGasPrice }
+      : {}),
   }
-  const attempts = ctx.tracking.txs.filter((x) => x.kind === 'bundle').length
+  if (tx.kind === 'cancel') {
+    effects.push(log('info', 'cancellation mined', fields), metric('cancellation_mined'))
+    return {
+      ctx: { ...ctx, tracking: afterMined(ctx.tracking) },
+      last: { kind: 'cancelled', how: 'hard_mined' },
+    }
+  }
+  if (mined.reverted === true) {
+    effects.push(log('error', 'bundle mined but reverted; its ops stay in the pool', fields))
+    effects.push(metric('bundle_reverted'))
+  } else {
+    effects.push(log('info', 'bundle mined', fields), metric('bundle_mined'))
+    if (tx.opHashes.length > 0 && mined.reverted === false) {
+      effects.push({ kind: 'removeOps', txHash: tx.hash, opHashes: tx.opHashes, entryPoint: tx.entryPoint })
+    }
+  }
+  effects.push(...measures(bundles, tx, mined))
+  return { ctx: { ...ctx, tracking: afterMined(ctx.tracking) }, last: { kind: 'mined', tx: mined, attempts } }
+}
+
+/** Histogram observations of a mined bundle: blocks since the first send at the nonce, ops, gas. */
+function measures(bundles: SentTx[], tx: SentTx, mined: MinedTx): SenderEffect[] {
+  const out: SenderEffect[] = [{ kind: 'measure', name: 'ops_per_bundle', value: tx.opHashes.length }]
+  const first = bundles[0] // txs are kept oldest first
+  if (mined.blockNumber !== undefined && first) {
+    const blocks = mined.blockNumber - first.sentBlock
+    out.push({ kind: 'measure', name: 'blocks_to_mine', value: Number(blocks > 0n ? blocks : 0n) })
+  }
+  if (mined.gasUsed !== undefined)
+    out.push({ kind: 'measure', name: 'gas_per_bundle', value: Number(mined.gasUsed) })
+  return out
+}
+
+/** Whether the observed `tx` counts as dropped (tracker/drop.ts); the verdict is logged either way. */
+export function judgeDrop(
+  ctx: Context,
+  tx: SentTx,
+  ev: Extract<SenderEvent, { kind: 'txObserved' }>,
+  settings: MachineSettings,
+  effects: SenderEffect[],
+): boolean {
+  const { observation } = ev
+  const dropped = isDropped(
+    observation,
+    tx,
+    { nonce: ctx.tracking.nonce, head: ctx.head },
+    settings.dropGraceBlocks,
+  )
   effects.push(
-    log('info', tx.kind === 'bundle' ? 'bundle mined' : 'cancellation mined', {
-      nonce: ctx.tracking.nonce,
+    log('debug', 'transaction checked', {
       txHash: tx.hash,
-      ops: tx.opHashes.length,
-      attempts,
-      ...(mined.gasUsed !== undefined ? { gasUsed: mined.gasUsed } : {}),
-      ...(mined.gasUsed !== undefined && mined.effectiveGasPrice !== undefined
-        ? { fee: mined.gasUsed * mined.effectiveGasPrice }
-        : {}),
+      accepting: observation.accepting,
+      nodeKnows: observation.node?.knows ?? 'not asked',
+      block: ctx.head,
+      dropped,
     }),
   )
-  effects.push(metric(tx.kind === 'bundle' ? 'bundle_mined' : 'cancellation_mined'))
-  const last: CycleOutcome =
-    tx.kind === 'bundle' ? { kind: 'mined', tx: mined, attempts } : { kind: 'cancelled', how: 'hard_mined' }
-  return { ctx: { ...ctx, tracking: afterMined(ctx.tracking) }, last }
+  return dropped
 }
 
 export function receiptFor(ev: NewHeadEvent, hash: Hash): MinedTx {
   return ev.receipts?.find((r) => r.hash === hash) ?? { hash, blockNumber: ev.blockNumber }
 }
 
-/**
- * First block at which a tx sent now counts as not mined in time: max_blocks_to_wait_for_mine after
- * the later of the last head seen and `atBlock`, the chain's block at submission (heads lag).
- */
-export function untilBlock(ctx: Context, settings: MachineSettings, atBlock?: bigint): bigint {
+/** The block a tx sent now counts as sent at: the later of the last head and `atBlock`, the chain's block at submission (heads lag). */
+export function sentAt(ctx: Context, atBlock?: bigint): bigint {
   const head = ctx.head < 0n ? 0n : ctx.head
-  const base = atBlock !== undefined && atBlock > head ? atBlock : head
-  return base + BigInt(settings.maxBlocksToWaitForMine)
+  return atBlock !== undefined && atBlock > head ? atBlock : head
+}
+
+/** First block at which a tx sent now counts as not mined in time: max_blocks_to_wait_for_mine after it was sent. */
+export function untilBlock(ctx: Context, settings: MachineSettings, atBlock?: bigint): bigint {
+  return sentAt(ctx, atBlock) + BigInt(settings.maxBlocksToWaitForMine)
 }
 
 export function freshContext(mode: Context['mode']): Context {

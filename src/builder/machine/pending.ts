@@ -1,11 +1,14 @@
 /**
  * Pending: a bundle is out at the tracked nonce. Each head says whether one of our txs at the nonce
- * is mined, whether someone else used the nonce, or whether the wait is over; the driver reports a
- * dropped tx. Every way out goes to Building.
+ * is mined, whether someone else used the nonce, or whether the wait is over; otherwise the machine
+ * asks about the bundle (`checkTx`) and judges the answer (tracker/drop.ts). Every way out goes to
+ * Building.
  */
+import { latestTx, observeHead } from '../tracker/tracking.js'
 import {
   applyMined,
   ignore,
+  judgeDrop,
   log,
   metric,
   receiptFor,
@@ -16,7 +19,6 @@ import {
   toSyncing,
   whileWaiting,
 } from './common.js'
-import { latestTx, observeHead } from './tracking.js'
 import type { MachineSettings, PendingState, SenderEffect, SenderEvent, Step } from './types.js'
 
 export function onPending(s: PendingState, ev: SenderEvent, settings: MachineSettings): Step {
@@ -24,15 +26,17 @@ export function onPending(s: PendingState, ev: SenderEvent, settings: MachineSet
     case 'setMode':
     case 'trigger':
       return whileWaiting(s, ev)
-    case 'txDropped': {
+    case 'txObserved': {
       const latest = latestTx(s.ctx.tracking)
       if (!latest || latest.hash !== ev.hash) return ignore(s, ev)
-      // Gone from the node, nonce unmoved: rebuild and resend at the same nonce, above the floor
-      // (a resend without a bump would be "underpriced" where the old one is still known).
-      const effects: SenderEffect[] = [
+      const effects: SenderEffect[] = []
+      if (!judgeDrop(s.ctx, latest, ev, settings, effects)) return stay(s, effects)
+      // Gone, nonce unmoved: rebuild and resend at the same nonce, above the floor (a resend
+      // without a bump would be "underpriced" where the old one is still known).
+      effects.push(
         log('warn', 'bundle dropped; rebuilding', { nonce: s.ctx.tracking.nonce, txHash: ev.hash }),
         metric('bundle_dropped'),
-      ]
+      )
       return toProposing(
         s.ctx,
         { feeIncreases: s.feeIncreases + 1, last: { kind: 'dropped', hash: ev.hash } },
@@ -57,6 +61,7 @@ export function onPending(s: PendingState, ev: SenderEvent, settings: MachineSet
       }
       if (s.untilBlock < 0n) {
         // Taken over before any head was seen: the wait starts now.
+        if (latest) effects.push({ kind: 'checkTx', hash: latest.hash })
         return stay(
           { ...s, ctx, untilBlock: ev.blockNumber + BigInt(settings.maxBlocksToWaitForMine) },
           effects,
@@ -74,12 +79,15 @@ export function onPending(s: PendingState, ev: SenderEvent, settings: MachineSet
           effects,
         )
       }
+      // Still waiting: is it still out there?
+      if (latest) effects.push({ kind: 'checkTx', hash: latest.hash })
       return stay({ ...s, ctx }, effects)
     }
     case 'proposal':
     case 'sendResult':
     case 'cancelResult':
     case 'nonceReset':
+    case 'opsRechecked':
       return ignore(s, ev)
   }
 }

@@ -2,15 +2,12 @@
  * Plain data of the bundle sender's state machine: settings, states, events, effects.
  * Everything here is serialisable (bigint, strings, arrays), so a driver can log, persist or ship it.
  */
-import type { Hash } from 'viem'
+import type { Address, Hash } from 'viem'
+import type { Fees } from '../../chain/fee-math.js'
 import type { AddressUpdate } from '../../pool/types.js'
 import type { SendErrorKind } from '../submit/outcome.js'
-
-/** EIP-1559 fee pair (same shape as the proposer's `Fees`). */
-export interface Fees {
-  maxFeePerGas: bigint
-  maxPriorityFeePerGas: bigint
-}
+import type { TxObservation } from '../tracker/drop.js'
+import type { Tracking } from '../tracker/tracking.js'
 
 export interface MachineSettings {
   /** Blocks a bundle (or hard cancellation) may stay unmined after the block it was sent in. */
@@ -21,6 +18,11 @@ export interface MachineSettings {
   maxCancellationFeeIncreases: number
   /** Blocks the underpriced meta-state may last before a cancellation is triggered. */
   maxReplacementUnderpricedBlocks: number
+  /**
+   * Blocks after its submission before a transaction nobody vouches for (the accepting endpoint
+   * cannot say, the status node does not know it) counts as dropped: status nodes lag.
+   */
+  dropGraceBlocks: number
 }
 
 export const DEFAULT_MACHINE_SETTINGS: MachineSettings = {
@@ -28,32 +30,10 @@ export const DEFAULT_MACHINE_SETTINGS: MachineSettings = {
   replacementFeePercentIncrease: 10,
   maxCancellationFeeIncreases: 15,
   maxReplacementUnderpricedBlocks: 20,
+  dropGraceBlocks: 1,
 }
 
 export type BundlingMode = 'auto' | 'manual'
-
-/** A transaction we signed at the tracked nonce: a bundle or a hard cancellation. */
-export interface SentTx {
-  hash: Hash
-  kind: 'bundle' | 'cancel'
-  fees: Fees
-  /** Head when it was sent. */
-  sentBlock: bigint
-  /** The ops it carries (none for a cancellation); removed from the pool only if this tx is mined. */
-  opHashes: Hash[]
-}
-
-/**
- * The transaction tracker's bookkeeping: one nonce at a time per signer.
- * `txs` are every transaction we sent at `nonce` (original, replacements, cancellations), oldest
- * first, since any of them may be the one that gets mined. `floor` is the least both fee fields
- * of the next transaction at `nonce` must reach; it only rises until the nonce moves.
- */
-export interface Tracking {
-  nonce: bigint
-  txs: SentTx[]
-  floor?: Fees
-}
 
 /** What the receipt of a mined tx said, when the driver looked it up (for metrics and the notify). */
 export interface MinedTx {
@@ -61,6 +41,8 @@ export interface MinedTx {
   blockNumber?: bigint
   gasUsed?: bigint
   effectiveGasPrice?: bigint
+  /** From the receipt: the transaction reverted (a reverted bundle executed none of its ops). */
+  reverted?: boolean
 }
 
 /** Why the proposer returned no bundle (mirrors the proposer's NoBundleReason). */
@@ -103,13 +85,16 @@ export interface Context {
 export type BuildPhase =
   | { kind: 'idle' }
   | { kind: 'proposing'; nonce: bigint; floor?: Fees }
-  | { kind: 'sending'; nonce: bigint; fees: Fees; opHashes: Hash[] }
+  | { kind: 'sending'; nonce: bigint; fees: Fees; opHashes: Hash[]; entryPoint?: Address }
+  /** A conditional send answered "condition not met": waiting for `opsRechecked`. */
+  | { kind: 'rechecking' }
   /**
    * Waiting for `nonceReset` (`awaiting`), or to ask again on the next head after it failed; `thenBuild`:
    * propose once synced; `report`: the cycle's outcome to tell waiters unless the chain shows one of
-   * our transactions mined.
+   * our transactions mined; `reset`: forget the tracker's state at the nonce, whatever the chain says
+   * (a cancellation given up).
    */
-  | { kind: 'syncing'; awaiting: boolean; thenBuild: boolean; report?: CycleOutcome }
+  | { kind: 'syncing'; awaiting: boolean; thenBuild: boolean; report?: CycleOutcome; reset?: boolean }
 
 export interface BuildingState {
   tag: 'Building'
@@ -151,7 +136,7 @@ export type SenderState = BuildingState | PendingState | CancellingState | Cance
 export type StateTag = SenderState['tag']
 
 export type ProposalResult =
-  | { kind: 'bundle'; opHashes: Hash[]; fees: Fees }
+  | { kind: 'bundle'; opHashes: Hash[]; fees: Fees; entryPoint?: Address }
   | { kind: 'none'; reason: NoBundleReason }
   | { kind: 'error'; message: string }
 
@@ -162,19 +147,22 @@ export type SenderEvent =
   | { kind: 'newHead'; blockNumber: bigint; update?: AddressUpdate; receipts?: MinedTx[] }
   | { kind: 'proposal'; result: ProposalResult }
   /**
-   * `hash` is the hash of the signed tx (the driver knows it before sending). `atBlock`: the chain's
+   * `hash` is the hash of the signed tx (the driver knows it before sending; none when signing
+   * failed, so nothing left the process). `atBlock`: the chain's
    * latest block when it was submitted, if the driver read it; the wait for mining counts from the
    * later of it and the last head seen (heads lag the chain, and a head mined before the submission
    * must not count as a block the tx failed to get into).
    */
   | {
       kind: 'sendResult'
-      hash: Hash
+      hash?: Hash
       result: { kind: 'sent' } | { kind: 'error'; error: SendErrorKind; message?: string }
       atBlock?: bigint
     }
-  /** The node no longer knows `hash` and the signer's nonce has not moved. */
-  | { kind: 'txDropped'; hash: Hash }
+  /** Answer to `checkTx`: what the accepting endpoint and the status node say of `hash`. */
+  | { kind: 'txObserved'; hash: Hash; observation: TxObservation }
+  /** Answer to `recheckOps`: how many of the bundle's ops left the pool (their storage moved). */
+  | { kind: 'opsRechecked'; removed: number }
   | {
       kind: 'cancelResult'
       result:
@@ -185,45 +173,57 @@ export type SenderEvent =
       atBlock?: bigint
     }
   /** Answer to `resetNonce`: the chain's (latest) nonce, and which of the checked hashes is mined. */
-  | {
-      kind: 'nonceReset'
-      result:
-        | {
-            kind: 'ok'
-            chainNonce: bigint
-            mined?: MinedTx
-            /**
-             * A transaction from our key waiting in the node's mempool at chainNonce that we did not
-             * send in this run (a previous run's bundle, or another process's): taken over as the
-             * bundle in flight, so it is waited for, replaced or cancelled instead of collided with.
-             */
-            inFlight?: {
-              hash: Hash
-              fees: Fees
-              /** Its ops, re-admitted to the pool, so a replacement carries them and a mine removes them. */
-              opHashes?: Hash[]
-            }
-          }
-        | { kind: 'error'; message: string }
-    }
+  | { kind: 'nonceReset'; result: NonceSync | { kind: 'error'; message: string } }
   | { kind: 'setMode'; mode: BundlingMode }
+
+/** What a nonce read found (the `nonceReset` answer when it worked). */
+export interface NonceSync {
+  kind: 'ok'
+  chainNonce: bigint
+  mined?: MinedTx
+  /**
+   * A transaction from our key waiting in the node's mempool at chainNonce that we did not send in
+   * this run (a previous run's bundle, or another process's): taken over as the bundle in flight,
+   * so it is waited for, replaced or cancelled instead of collided with.
+   */
+  inFlight?: {
+    hash: Hash
+    fees: Fees
+    /** Its ops, re-admitted to the pool, so a replacement carries them and a mine removes them. */
+    opHashes?: Hash[]
+    entryPoint?: Address
+  }
+}
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 export type SenderEffect =
   /** Ask the proposer for a bundle at `nonce`; its fees must reach `feeFloor` (a replacement). Restarts the send-interval timer. */
   | { kind: 'propose'; nonce: bigint; feeFloor?: Fees; feeIncreases: number }
-  /** Sign the last proposed bundle with `nonce` and `fees` and submit it. */
-  | { kind: 'send'; nonce: bigint; fees: Fees; opHashes: Hash[]; replacing?: Hash }
+  /**
+   * Sign the last proposed bundle with `nonce` and `fees` and submit it. `probe`: the bundle before
+   * was abandoned, these are fresh fees under the floor, and the node decides whether anything
+   * still holds the nonce.
+   */
+  | { kind: 'send'; nonce: bigint; fees: Fees; opHashes: Hash[]; replacing?: Hash; probe?: boolean }
   /** Cancel what blocks `nonce`: hard = empty tx to self with `fees`; soft = relay RPC for `txHash`. */
   | { kind: 'cancel'; nonce: bigint; fees: Fees; txHash?: Hash; feeIncreases: number }
   /** Read the chain's latest nonce and which of `checkHashes` is mined; answer with `nonceReset`. */
   | { kind: 'resetNonce'; checkHashes: Hash[] }
-  /** Only ever for a mined bundle: its ops leave the pool. */
-  | { kind: 'removeOps'; txHash: Hash; opHashes: Hash[] }
+  /**
+   * Ask the accepting endpoint (and, if it cannot say, the status node) about `hash`; answer with
+   * `txObserved`. A query: it may overlap other effects, and a failed read is simply not answered.
+   */
+  | { kind: 'checkTx'; hash: Hash }
+  /** Re-read the storage the last bundle's ops validated against, reject those whose slots moved; answer `opsRechecked`. */
+  | { kind: 'recheckOps' }
+  /** Only ever for a mined bundle whose receipt says it succeeded: its ops leave the pool. */
+  | { kind: 'removeOps'; txHash: Hash; opHashes: Hash[]; entryPoint?: Address }
   | { kind: 'notify'; result: BundleResult }
   | { kind: 'log'; level: LogLevel; msg: string; fields: Record<string, string | number | bigint | boolean> }
   | { kind: 'metric'; name: string; labels: Record<string, string> }
+  /** One observation of a mined bundle, for a histogram. */
+  | { kind: 'measure'; name: 'blocks_to_mine' | 'ops_per_bundle' | 'gas_per_bundle'; value: number }
 
 export interface Step {
   state: SenderState

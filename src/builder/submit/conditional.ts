@@ -2,13 +2,14 @@ import { type Chain, createPublicClient, type Hash, type Hex, http, keccak256, t
 import { classifySendError, errorFacts } from '../../chain/node-errors.js'
 import type { Signer } from '../signer/types.js'
 import { toKnownAccounts } from './known-accounts.js'
-import { signCancellation, submitRaw } from './raw.js'
+import { nodeTxStatus, signCancellation, submitRaw } from './raw.js'
 import {
   type CancelResult,
   type CancelTarget,
   SendError,
   type SendOptions,
   type TransactionSender,
+  type TxStatus,
 } from './types.js'
 
 export const CONDITIONAL_METHOD = 'eth_sendRawTransactionConditional'
@@ -51,6 +52,11 @@ export class ConditionalTransactionSender implements TransactionSender {
   async cancel(target: CancelTarget, signer: Signer): Promise<CancelResult> {
     const raw = await signCancellation(target, signer, this.o.chainId)
     return { kind: 'hard', hash: await submitRaw(this.client, raw) }
+  }
+
+  /** The endpoint is a node: it says whether it still holds what it took ('unknown' if it will not answer). */
+  status(hash: Hash): Promise<TxStatus> {
+    return nodeTxStatus(this.client, hash)
   }
 }
 

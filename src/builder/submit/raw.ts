@@ -7,6 +7,7 @@ import {
   type CancelTarget,
   SendError,
   type TransactionSender,
+  type TxStatus,
 } from './types.js'
 
 export interface RawSenderOptions {
@@ -36,6 +37,22 @@ export class RawTransactionSender implements TransactionSender {
   async cancel(target: CancelTarget, signer: Signer): Promise<CancelResult> {
     const raw = await signCancellation(target, signer, this.o.chainId)
     return { kind: 'hard', hash: await submitRaw(this.client, raw) }
+  }
+
+  /** The submit node's own view: it took the transaction, so it knows first. */
+  status(hash: Hash): Promise<TxStatus> {
+    return nodeTxStatus(this.client, hash)
+  }
+}
+
+/** What a node says of a transaction: mined, pending, no longer held; 'unknown' when it does not answer. */
+export async function nodeTxStatus(client: PublicClient, hash: Hash): Promise<TxStatus> {
+  try {
+    const tx = await client.request({ method: 'eth_getTransactionByHash', params: [hash] })
+    if (!tx) return 'missing'
+    return tx.blockNumber ? 'included' : 'pending'
+  } catch {
+    return 'unknown'
   }
 }
 

@@ -21,10 +21,11 @@ export interface CancelTarget {
 export type CancelResult = { kind: 'hard'; hash: Hash } | { kind: 'soft' }
 
 /**
- * What a sender's endpoint knows about a transaction it took. `dropped`: it will never be mined
- * (a private relay reported it FAILED or CANCELLED); `unknown`: ask the chain.
+ * What the endpoint that accepted a transaction knows about it. `dropped`: it will never be mined
+ * (a private relay reported it FAILED or CANCELLED); `missing`: the endpoint (a node) no longer
+ * holds it; `unknown`: the endpoint cannot say (ask the chain).
  */
-export type TxStatus = 'pending' | 'included' | 'dropped' | 'unknown'
+export type TxStatus = 'pending' | 'included' | 'dropped' | 'missing' | 'unknown'
 
 /** Submits signed transactions and cancels stuck ones (raw | conditional | flashbots | bloxroute). */
 export interface TransactionSender {
@@ -32,7 +33,10 @@ export interface TransactionSender {
   /** Throws SendError. Returns the hash the endpoint acknowledged. */
   send(signedTx: Hex, opts?: SendOptions): Promise<Hash>
   cancel(target: CancelTarget, signer: Signer): Promise<CancelResult>
-  /** Only senders whose endpoint tracks transactions (private relays) have it. */
+  /**
+   * What the endpoint that accepted `hash` says of it; only senders whose endpoint can answer have
+   * it (a node, the Flashbots status API). Never throws: 'unknown' when the endpoint cannot say.
+   */
   status?(hash: Hash): Promise<TxStatus>
 }
 

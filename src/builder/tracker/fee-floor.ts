@@ -1,24 +1,12 @@
 /**
- * Fee-pair helpers for the sender machine. Integer math only; the percent raise is the project's
- * one rule from src/chain/fee-math.ts (rounds UP), so a replacement always clears a node's
- * "+N% on both fields" check.
+ * The fee floor's arithmetic: field-wise maximum, "meets the floor", and lifting proposed fees to
+ * it. Integer math only; the percent raise itself is src/chain/fee-math.ts's `replacementFloor`
+ * (rounds up, so a replacement always clears a node's "+N% on both fields" check).
  */
-import { raiseByPercent, replacementFloor } from '../../chain/fee-math.js'
-import type { Fees } from './types.js'
-
-/** ceil(x · (100 + pct) / 100). */
-export function raisePercentCeil(x: bigint, pct: number): bigint {
-  return raiseByPercent(x, pct)
-}
-
-/** Both fields raised by `pct` percent, rounding up. */
-export function raiseFees(f: Fees, pct: number): Fees {
-  return replacementFloor(f, pct)
-}
+import type { Fees } from '../../chain/fee-math.js'
 
 function bigMax(a: bigint, b: bigint): bigint {
-  if (a >= b) return a
-  return b
+  return a >= b ? a : b
 }
 
 /** Field-wise maximum; `b` may be absent. */
@@ -37,9 +25,7 @@ export function meetsFloor(f: Fees, floor: Fees | undefined): boolean {
   )
 }
 
-/**
- * Fees lifted to the floor, keeping maxFee ≥ maxPriority (a node rejects a tip above the cap).
- */
+/** Fees lifted to the floor, keeping maxFee ≥ maxPriority (a node rejects a tip above the cap). */
 export function liftToFloor(f: Fees, floor: Fees | undefined): Fees {
   const m = maxFees(f, floor)
   return m.maxFeePerGas >= m.maxPriorityFeePerGas ? m : { ...m, maxFeePerGas: m.maxPriorityFeePerGas }

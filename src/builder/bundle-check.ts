@@ -1,0 +1,171 @@
+import type { Address, Hex, PublicClient } from 'viem'
+import type { EntryPointVersion } from '../chain/entrypoint.js'
+import type { Fees } from '../chain/fee-math.js'
+import { bundleGasLimit } from '../chain/gas.js'
+import { type DecodedRevert, decodeRevert, describeRevert, extractRevertData } from '../chain/revert.js'
+import type { PoolOp } from '../pool/types.js'
+import type { Logger } from '../util/log.js'
+import type { Aggregation } from './aggregation.js'
+import type { OpGroup } from './bundle.js'
+import { encodeBundleCall } from './handle-ops.js'
+import { blameOf, entityAddress, type ProposalRecorder } from './proposal-report.js'
+
+export interface BundleCheckInput {
+  client: PublicClient
+  version: EntryPointVersion
+  entryPoint: Address
+  signer: Address
+  beneficiary: Address
+  fees: Fees
+  /** The most the bundle may cost at its gas limit and maxFeePerGas (a share of the signer's balance). */
+  costCap: bigint
+  aggregation: Aggregation
+  recorder: ProposalRecorder
+  log: Logger
+}
+
+export interface CheckedBundle {
+  groups: OpGroup[]
+  data: Hex
+  gas: bigint
+  /** handleOps eth_calls made. */
+  calls: number
+}
+
+/**
+ * The seed's last step: "the entire bundle is validated via an eth_call, and ops that fail
+ * validation are again removed from the bundle ... repeated until the entire bundle passes". Each
+ * round (aggregation per group, then the cost cap: no call is made while the bundle would cost more
+ * than `costCap`, the lowest-paying op is shed instead) makes one handleOps eth_call; every call
+ * that reverts removes at least one op, so a bundle of n ops costs at most (ops removed + 1) calls.
+ * - FailedOp(i): op i is rejected, blamed by its AA code (AA1x factory, AA2x account, AA3x
+ *   paymaster); other ops of a blamed factory or paymaster leave the bundle with it.
+ * - SignatureValidationFailed(aggregator): that aggregator's group is rejected, the aggregator penalised.
+ * - A revert that names no op: the last op is set aside and the call repeated. The first call that
+ *   does not revert that way settles it: the op set aside last is the one whose presence made the
+ *   bundle revert (the bundle passes, or fails otherwise, without it), and it is rejected with the
+ *   revert as its reason; the ops set aside before it were never tried and stay pooled
+ *   ('behind_unnamed_revert'). If the ops run out, the first op, reverting alone, is the culprit.
+ * Node trouble (no revert) is thrown: what was decided so far is in `recorder`.
+ */
+export async function checkBundle(
+  initial: PoolOp[],
+  x: BundleCheckInput,
+): Promise<CheckedBundle | undefined> {
+  let ops = initial
+  let calls = 0
+  /** Ops set aside after a revert naming no op, in the order they were set aside. */
+  const aside: PoolOp[] = []
+  let unnamed: DecodedRevert | undefined
+  const settle = () => {
+    const culprit = aside.pop()
+    if (!culprit || !unnamed) return
+    x.recorder.reject(
+      culprit,
+      `bundle reverted without naming an op (${describeRevert(unnamed)}); it passes without this op`,
+    )
+    x.recorder.skip(aside.map((c) => ({ hash: c.hash, reason: 'behind_unnamed_revert' as const })))
+    aside.length = 0
+    unnamed = undefined
+  }
+  while (ops.length > 0) {
+    const groups = await x.aggregation.group(ops)
+    ops = groups.flatMap((g) => g.ops)
+    if (ops.length === 0) break
+    const data = encodeBundleCall(x.version, groups, x.beneficiary)
+    const aggregatorGas = groups.reduce((sum, g) => sum + (g.validationGas ?? 0n), 0n)
+    const gas =
+      bundleGasLimit(
+        ops.map((c) => c.op),
+        data,
+      ) + aggregatorGas
+    if (gas * x.fees.maxFeePerGas > x.costCap) {
+      // Shed the lowest-paying op until the bundle fits the signer's purse.
+      x.recorder.skip([{ hash: (ops[ops.length - 1] as PoolOp).hash, reason: 'balance_cap' }])
+      ops = ops.slice(0, -1)
+      continue
+    }
+    calls++
+    const failure = await callBundle(x, data, gas)
+    if (failure === undefined) {
+      settle()
+      return { groups, data, gas, calls }
+    }
+    const decoded = decodeRevert(failure)
+    const failedOp =
+      decoded.kind === 'FailedOp' || decoded.kind === 'FailedOpWithRevert' ? decoded : undefined
+    const agg = decoded.kind === 'SignatureValidationFailed' ? decoded.aggregator.toLowerCase() : undefined
+    if (failedOp && ops[Number(failedOp.opIndex)]) {
+      settle()
+      ops = dropFailedOp(ops, failedOp, x.recorder)
+    } else if (agg && ops.some((c) => c.aggregator?.toLowerCase() === agg)) {
+      settle()
+      ops = dropAggregator(
+        ops,
+        decoded as Extract<DecodedRevert, { kind: 'SignatureValidationFailed' }>,
+        x.recorder,
+      )
+    } else {
+      // Names no op of this bundle (a FailedOp index or aggregator outside it counts as naming none).
+      x.log.info(
+        { revert: describeRevert(decoded), ops: ops.length },
+        'bundle reverted without naming an op; setting the last op aside',
+      )
+      unnamed = decoded
+      aside.push(ops[ops.length - 1] as PoolOp)
+      ops = ops.slice(0, -1)
+    }
+  }
+  settle()
+  return undefined
+}
+
+/** undefined when the call passes; the revert data (or '0x') when it reverts. */
+async function callBundle(x: BundleCheckInput, data: Hex, gas: bigint): Promise<Hex | undefined> {
+  try {
+    await x.client.call({ account: x.signer, to: x.entryPoint, data, gas, ...x.fees })
+    return undefined
+  } catch (err) {
+    const revert = extractRevertData(err)
+    if (revert === undefined && !isExecutionRevert(err)) throw err // node trouble, not an op's fault
+    return revert ?? '0x'
+  }
+}
+
+function dropFailedOp(
+  ops: PoolOp[],
+  failed: Extract<DecodedRevert, { kind: 'FailedOp' | 'FailedOpWithRevert' }>,
+  recorder: ProposalRecorder,
+): PoolOp[] {
+  const culprit = ops[Number(failed.opIndex)] as PoolOp
+  const blamed = blameOf(culprit, failed.reason)
+  recorder.reject(culprit, failed.reason)
+  return ops.filter(
+    (c) =>
+      c !== culprit &&
+      !(
+        blamed &&
+        blamed.kind !== 'account' &&
+        entityAddress(c, blamed.kind)?.toLowerCase() === blamed.address.toLowerCase()
+      ),
+  )
+}
+
+function dropAggregator(
+  ops: PoolOp[],
+  failed: Extract<DecodedRevert, { kind: 'SignatureValidationFailed' }>,
+  recorder: ProposalRecorder,
+): PoolOp[] {
+  const { aggregator } = failed
+  const agg = aggregator.toLowerCase()
+  for (const c of ops) {
+    if (c.aggregator?.toLowerCase() === agg)
+      recorder.reject(c, `aggregator ${aggregator}: signature validation failed in the bundle`, false)
+  }
+  recorder.penalise({ kind: 'aggregator', address: aggregator }, 'staked_invalidation')
+  return ops.filter((c) => c.aggregator?.toLowerCase() !== agg)
+}
+
+function isExecutionRevert(err: unknown): boolean {
+  return /execution reverted|revert/i.test(String((err as { message?: string })?.message ?? err))
+}

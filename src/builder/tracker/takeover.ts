@@ -1,0 +1,48 @@
+import type { Address, Hash, Hex } from 'viem'
+import { opsInCalldata } from '../../chain/bundle-calldata.js'
+import { versionOf } from '../../chain/entrypoint.js'
+import { unpackUserOp, userOpHash } from '../../chain/userop.js'
+import type { Pool } from '../../pool/types.js'
+import type { Logger } from '../../util/log.js'
+
+export interface TakeoverDeps {
+  chainId: number
+  entryPoints: Address[]
+  pool: Pick<Pool, 'addOp'>
+  logger: Logger
+}
+
+/**
+ * A bundle taken over from a previous run (found pending at our nonce) carries ops this run's pool
+ * does not hold: they are admitted again, so that a replacement carries them instead of dropping
+ * them, and a mine removes them. An op that no longer validates is refused by the pool as usual
+ * (ops of a handleAggregatedOps bundle carry their aggregator's `sigForUserOp`, not the user's
+ * signature, and are usually refused). Returns the EntryPoint and the hashes admitted.
+ */
+export async function readmitBundleOps(
+  deps: TakeoverDeps,
+  tx: { hash: Hash; to?: Address; input?: Hex },
+): Promise<{ entryPoint?: Address; opHashes: Hash[] }> {
+  const entryPoint = deps.entryPoints.find((e) => e.toLowerCase() === tx.to?.toLowerCase())
+  const packed = entryPoint && tx.input ? opsInCalldata(tx.input) : undefined
+  if (!entryPoint || !packed) return { opHashes: [] }
+  const opHashes: Hash[] = []
+  for (const p of packed) {
+    const op = unpackUserOp(p)
+    const hash = userOpHash(op, entryPoint, deps.chainId, versionOf(entryPoint) ?? 'v0.7')
+    try {
+      await deps.pool.addOp(entryPoint, op)
+      opHashes.push(hash)
+    } catch (err) {
+      deps.logger.info(
+        { userOpHash: hash, err: String((err as Error)?.message ?? err).slice(0, 300) },
+        'op of a taken-over bundle not re-admitted',
+      )
+    }
+  }
+  deps.logger.info(
+    { txHash: tx.hash, ops: packed.length, readmitted: opHashes.length },
+    'taken-over bundle ops re-admitted',
+  )
+  return { entryPoint, opHashes }
+}
