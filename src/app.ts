@@ -48,7 +48,7 @@ export async function startApp(ctx: AppContext): Promise<App> {
   }
   try {
     const registry = createRegistry()
-    if (cfg.metrics) collectDefaultMetrics({ register: registry })
+    if (cfg.metrics.enabled) collectDefaultMetrics({ register: registry })
     const client = createPublicClient({ transport: http(ctx.nodeUrl, { timeout: 15_000 }) }) as PublicClient
 
     const simSettings = simSettingsFrom(cfg, ctx.chainSpec)

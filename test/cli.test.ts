@@ -186,8 +186,8 @@ describe('conveyor --help and --version', () => {
       expect(help).toContain(`--${o.name}`)
       expect(help).toContain(o.env)
     }
-    expect(help).toContain('--max_blocks_to_wait_for_mine <an integer from 1 to 1000 (blocks)>')
-    expect(help).toMatch(/--max_bundle_size .*default: 128;/)
+    expect(help).toContain('--builder.max_blocks_to_wait_for_mine <an integer from 1 to 1000 (blocks)>')
+    expect(help).toMatch(/--builder.max_bundle_size .*default: 128;/)
     expect(help.match(/default: /g)?.length).toBeGreaterThanOrEqual(OPTIONS.length)
     for (const secret of [KEY.slice(2), 'test test test', 'hunter2']) expect(help).not.toContain(secret)
   })
