@@ -214,7 +214,7 @@ describe('settings', () => {
         base({ kind: 'polygon_bloxroute', chainId: 137, chainSpec: chainSpecFor(137), useConditionalRpc: true }),
       ),
     ).toEqual([
-      '--builder.use_conditional_rpc works only with --builder.sender=raw, not bloxroute',
+      '--builder.use_conditional_rpc works only with --builder.sender=raw, not polygon_bloxroute',
       '--builder.sender=polygon_bloxroute needs --builder.bloxroute_auth_header',
     ])
   })
