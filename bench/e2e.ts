@@ -79,6 +79,8 @@ async function startConveyor(
     String(blockTime),
     '--rpc.port',
     '0',
+    '--metrics.port',
+    '0',
     '--entry_points',
     VERSION,
     ...(unsafe ? ['--unsafe'] : []),

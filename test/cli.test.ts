@@ -82,7 +82,15 @@ describe('conveyor dev', () => {
   it('prints one ready line naming a chain with both EntryPoints; SIGINT stops it and its anvil', async () => {
     const chainPort = await freePort()
     const started = Date.now()
-    const run = conveyor(['dev', '--rpc.port', '0', '--dev.chain_port', String(chainPort)])
+    const run = conveyor([
+      'dev',
+      '--rpc.port',
+      '0',
+      '--metrics.port',
+      '0',
+      '--dev.chain_port',
+      String(chainPort),
+    ])
     const ready = await run.ready(30_000)
     const elapsed = Date.now() - started
     console.log(`conveyor dev: ready line after ${elapsed} ms (target ≤ 5000 ms)`)

@@ -211,7 +211,12 @@ describe('settings', () => {
     expect(senderProblems({ ...eth, chainId: 137, chainSpec: chainSpecFor(137) })).toEqual([])
     expect(
       senderProblems(
-        base({ kind: 'polygon_bloxroute', chainId: 137, chainSpec: chainSpecFor(137), useConditionalRpc: true }),
+        base({
+          kind: 'polygon_bloxroute',
+          chainId: 137,
+          chainSpec: chainSpecFor(137),
+          useConditionalRpc: true,
+        }),
       ),
     ).toEqual([
       '--builder.use_conditional_rpc works only with --builder.sender=raw, not polygon_bloxroute',

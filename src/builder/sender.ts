@@ -22,10 +22,13 @@ import type {
 } from './machine/types.js'
 import type { ProposeRequest } from './proposer.js'
 import { SenderMetrics } from './sender-metrics.js'
+import { describeSender, type SenderStatus } from './sender-status.js'
 import type { BalanceMonitor } from './signer/balance.js'
 import type { SignerLease, SignerManager } from './signer/types.js'
 import { SendError, type TransactionSender } from './submit/types.js'
 import { ChainTracker, type LeftoverTx } from './tracker.js'
+
+export type { SenderStatus } from './sender-status.js'
 
 export interface BundleSenderSettings extends MachineSettings {
   /** Auto mode: build when this long has passed without a bundle attempt, even with no new block. */
@@ -46,20 +49,8 @@ export interface BundleSenderDeps {
   logger?: Logger
   metrics?: SenderMetrics
   balances?: BalanceMonitor
-}
-
-export interface SenderStatus {
-  index: number
-  signer?: Address
-  state: SenderState['tag']
-  phase?: string
-  nonce: string
-  inFlight?: Hash
-  feeIncreases: number
-  mode: BundlingMode
-  last?: string
-  /** The last block the sender has seen (from the pool's heads); undefined before the first. */
-  head?: string
+  /** Told the sender's status after every step of its machine (the status page, metrics). */
+  onStatus?: (status: SenderStatus) => void
 }
 
 interface SentInfo {
@@ -125,20 +116,15 @@ export class BundleSender {
   }
 
   status(): SenderStatus {
-    const s = this.state
-    const tracking = s?.ctx.tracking
-    return {
+    const signer = this.lease?.signer.address
+    return describeSender(this.state, {
       index: this.deps.index,
-      signer: this.lease?.signer.address,
-      state: s?.tag ?? 'Building',
-      phase: s?.tag === 'Building' ? s.phase.kind : undefined,
-      nonce: (tracking?.nonce ?? 0n).toString(),
-      inFlight: tracking ? latestTx(tracking)?.hash : undefined,
-      feeIncreases: s && 'feeIncreases' in s ? s.feeIncreases : 0,
       mode: this.mode,
-      last: s?.tag === 'Building' ? s.last?.kind : undefined,
-      head: s && s.ctx.head >= 0n ? s.ctx.head.toString() : undefined,
-    }
+      maxBlocksToWaitForMine: this.deps.settings.maxBlocksToWaitForMine,
+      signer,
+      keyId: this.lease?.keyId,
+      balance: signer ? this.deps.balances?.balanceOf(signer) : undefined,
+    })
   }
 
   // ---- the run loop ----
@@ -195,6 +181,7 @@ export class BundleSender {
   private apply(step: Step): void {
     this.state = step.state
     for (const effect of step.effects) this.perform(effect)
+    this.deps.onStatus?.(this.status())
   }
 
   private push(ev: SenderEvent): void {
@@ -541,6 +528,7 @@ export class BundleSender {
     }
     this.metrics.opsPerBundle.observe({ sender }, info.opHashes.length)
     if (r.gasUsed !== undefined) this.metrics.gasPerBundle.observe({ sender }, Number(r.gasUsed))
+    this.metrics.bundleMined(this.deps.index, r.reverted, r.gasUsed)
     // The nonce moves on: forget what was sent at the old one.
     for (const h of [...this.sent.keys()]) if (h !== r.hash) this.sent.delete(h)
   }
