@@ -74,6 +74,10 @@ export class HeadWatch {
   private async run(): Promise<void> {
     const sub = this.o.pool.subscribeNewHeads([])[Symbol.asyncIterator]()
     this.sub = sub
+    // A quiet chain may have no new block for a while: start from the latest one.
+    await this.onHead(undefined).catch((err) =>
+      this.o.logger.debug({ err: String(err) }, 'status: reading the latest block failed'),
+    )
     try {
       for (;;) {
         const next = await sub.next()
@@ -87,8 +91,11 @@ export class HeadWatch {
     }
   }
 
-  private async onHead(blockNumber: bigint): Promise<void> {
-    const block = await this.o.client.getBlock({ blockNumber })
+  private async onHead(blockNumber: bigint | undefined): Promise<void> {
+    const block = await this.o.client.getBlock(
+      blockNumber === undefined ? { blockTag: 'latest' } : { blockNumber },
+    )
+    if (this.head && block.number < this.head.number) return
     this.head = { number: block.number, hash: block.hash, timestamp: block.timestamp, seenAt: this.now() }
     if (this.now() - this.feesAt < (this.o.feeIntervalMs ?? 1000)) return
     this.feesAt = this.now()

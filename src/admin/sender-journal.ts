@@ -69,11 +69,13 @@ export class SenderJournal {
   observe(s: SenderStatus): void {
     const before = this.latest.get(s.index)
     this.latest.set(s.index, s)
-    if (s.outcome) this.lastOutcome.set(s.index, s.outcome)
+    // Idle rounds (no bundle) would hide how the last bundle ended: keep that one.
+    if (s.outcome && s.outcome.kind !== 'no_bundle') this.lastOutcome.set(s.index, s.outcome)
     if (s.pending?.kind === 'bundle') this.sent(s)
     if (before && before.state !== 'Building' && s.state === 'Building' && s.outcome) this.ended(s, s.outcome)
   }
 
+  /** Each sender's status, with how its last bundle (not an idle round) ended. */
   senders(): (SenderStatus & { lastOutcome?: OutcomeStatus })[] {
     return [...this.latest.values()]
       .sort((a, b) => a.index - b.index)

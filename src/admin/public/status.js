@@ -75,7 +75,11 @@ function senderCard(s) {
     pairs.push(['Underpriced', `since block ${s.underpricedSince}`, 'warn'])
   }
   if (s.phase && s.phase !== 'idle') pairs.push(['Doing', s.phase])
-  pairs.push(['Last outcome', outcomeText(s.lastOutcome)], ['Mode', s.mode])
+  pairs.push(
+    ['Last bundle', outcomeText(s.lastOutcome)],
+    ['Last round', outcomeText(s.outcome)],
+    ['Mode', s.mode],
+  )
   const title = el(
     'h3',
     {},
