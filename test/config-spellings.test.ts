@@ -225,3 +225,14 @@ describe('one error lists every problem', () => {
     expect(message).not.toContain('needs as many keys')
   })
 })
+
+describe('README', () => {
+  it('its option table lists every option under its current name, with its earlier spellings', async () => {
+    const { readFileSync } = await import('node:fs')
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    for (const o of OPTIONS) {
+      expect(readme, o.name).toContain(`| \`--${o.name}\` |`)
+      for (const d of o.deprecated) expect(readme, d).toContain(`\`--${d}\``)
+    }
+  })
+})
