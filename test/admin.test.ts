@@ -23,7 +23,7 @@ import { waitFor } from './support/wait.js'
 
 const V07 = 'v0.7' as const
 const CHROMIUM = '/usr/bin/chromium'
-export const ARTIFACTS = join(ROOT, 'test', 'artifacts')
+const ARTIFACTS = join(ROOT, 'test', 'artifacts')
 
 let chain: TestChain
 let app: App
@@ -196,7 +196,7 @@ describe('status page in headless Chromium', () => {
       ).toBe(hash)
 
       await page.locator('[data-sender="0"][data-state="Pending"]').waitFor({ timeout: 30_000 })
-      const pendingText = await sender.innerText()
+      const pendingText = (await sender.textContent()) ?? ''
       expect(pendingText).toContain('Pending tx')
       expect(pendingText).toMatch(/Blocks waited\s*0 of 2/)
       expect(await page.locator('#bundles tr[data-outcome="pending"]').count()).toBe(1)
@@ -208,9 +208,9 @@ describe('status page in headless Chromium', () => {
       await chain.client.request({ method: 'evm_mine' as never, params: [] as never })
       await page.locator('[data-sender="0"][data-state="Building"]').waitFor({ timeout: 30_000 })
       await page.locator('#bundles tr[data-outcome="mined"]').waitFor({ timeout: 30_000 })
-      const row = await page.locator('#bundles tr[data-outcome="mined"]').innerText()
+      const row = (await page.locator('#bundles tr[data-outcome="mined"]').textContent()) ?? ''
       expect(row).toContain(`${txHash.slice(0, 8)}…`)
-      expect(await sender.innerText()).toMatch(/Last bundle\s*mined/)
+      expect(await sender.textContent()).toMatch(/Last bundle\s*mined/)
       const receipt = await chain.client.getTransactionReceipt({ hash: txHash as `0x${string}` })
       expect(row).toContain(receipt.gasUsed.toString())
       await page.screenshot({ path: join(ARTIFACTS, 'status-page.png'), fullPage: true })
