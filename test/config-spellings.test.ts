@@ -198,6 +198,28 @@ describe("Rundler's option names", () => {
   })
 })
 
+describe("Rundler's --rpc.api", () => {
+  it('debug in the list serves the debug namespace, as --rpc.enable_debug_methods does', () => {
+    expect(load([...NODE, '--rpc.api', 'eth,debug']).cfg.rpc.enable_debug_methods).toBe(true)
+    expect(load([...NODE, '--rpc.api', 'eth']).cfg.rpc.enable_debug_methods).toBe(false)
+    // It overrides the dev default (debug on) when given.
+    expect(load(['--rpc.api', 'eth'], {}, undefined, 'dev').cfg.rpc.enable_debug_methods).toBe(false)
+    expect(
+      load([...NODE, '--rpc.api', 'eth,debug', '--rpc.enable_debug_methods']).cfg.rpc.enable_debug_methods,
+    ).toBe(true)
+  })
+
+  it('refuses namespaces Conveyor does not have, and a disagreement with --rpc.enable_debug_methods', () => {
+    expect(problems([...NODE, '--rpc.api', 'eth,rundler'])).toContain(
+      '--rpc.api rundler (command line): Conveyor has no rundler namespace',
+    )
+    expect(problems([...NODE, '--rpc.api', 'eth', '--rpc.enable_debug_methods=true'])).toContain(
+      '--rpc.api (command line) and --rpc.enable_debug_methods (command line) disagree about the debug namespace',
+    )
+    expect(problems([...NODE, '--rpc.api', 'eth,web3'])).toContain('invalid --rpc.api')
+  })
+})
+
 describe('one error lists every problem', () => {
   it('cross-option checks still run when a value fails', () => {
     const message = problems([

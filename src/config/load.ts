@@ -4,6 +4,7 @@ import { type Command, crossCheck } from './checks.js'
 import { ConfigError } from './errors.js'
 import { type Layer, mergeLayers, nest } from './layer.js'
 import type { OptionInfo } from './option.js'
+import { applyRpcApi } from './rpc-api.js'
 import { type Config, configSchema, OPTIONS, OPTIONS_BY_NAME, OPTIONS_BY_PATH } from './schema.js'
 import { fromEnv, fromFile, fromFlags } from './sources.js'
 
@@ -53,6 +54,7 @@ export function loadConfig(opts: LoadOptions): Config {
   }
   const merged = mergeLayers(devDefaults, file, env.values, flags.values)
   problems.push(...readKeysFile(merged, read))
+  problems.push(...applyRpcApi(merged))
 
   const result = configSchema.safeParse(nest(merged, pathOf))
   if (!result.success) {

@@ -2,6 +2,7 @@ import type { Address } from 'viem'
 import { z } from 'zod'
 import { ENTRY_POINT_VERSIONS, ENTRY_POINTS } from '../chain/entrypoint.js'
 import { listOptions, type OptionInfo, opt } from './option.js'
+import { RPC_NAMESPACES } from './rpc-api.js'
 import { SPELLINGS } from './spellings.js'
 import {
   addressItem,
@@ -181,6 +182,11 @@ export const configSchema = z
           help: 'Serve the debug_bundler_* methods.',
           default: false,
           devDefault: 'true',
+        }),
+        api: opt({
+          type: list(z.enum(RPC_NAMESPACES), `comma-separated namespaces: ${RPC_NAMESPACES.join(', ')}`),
+          help: "Rundler's namespace list: eth is always served; debug serves the debug_bundler_* methods (as rpc.enable_debug_methods does). Conveyor has no rundler or admin namespace.",
+          defaultText: 'eth (dev: eth,debug)',
         }),
         max_request_body_bytes: opt({
           type: integer({ min: 1024, max: 1 << 30, unit: 'bytes' }),
