@@ -2,14 +2,12 @@ import type { Address } from 'viem'
 import { z } from 'zod'
 import { ENTRY_POINT_VERSIONS, ENTRY_POINTS } from '../chain/entrypoint.js'
 import { listOptions, type OptionInfo, opt } from './option.js'
-import { RPC_NAMESPACES } from './rpc-api.js'
 import { metricsOptions, rpcOptions } from './schema-servers.js'
 import { SPELLINGS } from './spellings.js'
 import {
   addressItem,
   bigint,
   boolean,
-  corsOriginItem,
   decimal,
   ENTRY_POINTS_ACCEPTS,
   entryPointItem,
