@@ -214,6 +214,17 @@ describe('status page in headless Chromium', () => {
       const receipt = await chain.client.getTransactionReceipt({ hash: txHash as `0x${string}` })
       expect(row).toContain(receipt.gasUsed.toString())
       await page.screenshot({ path: join(ARTIFACTS, 'status-page.png'), fullPage: true })
+
+      // The same bundle in the metrics, under Rundler's names where Rundler has them.
+      const metrics = await (await fetch(`${app.adminUrl}/metrics`)).text()
+      expect(metrics).toContain('builder_bundle_txns_sent{sender="0"} 1')
+      expect(metrics).toContain('builder_bundle_txns_success{sender="0"} 1')
+      expect(metrics).toContain(`builder_bundle_gas_used{sender="0"} ${receipt.gasUsed}`)
+      expect(metrics).toContain('conveyor_builder_bundle_time_to_mine_seconds_count{sender="0"} 1')
+      expect(metrics).toContain(
+        `conveyor_pool_admissions_total{entry_point="${chain.deployment.entryPoints[V07]}",outcome="admitted",code=""} 1`,
+      )
+      expect(metrics).toMatch(/conveyor_sim_tracer_seconds_count \d+/)
     } finally {
       await chain.client.request({ method: 'evm_setAutomine' as never, params: [true] as never })
     }

@@ -52,7 +52,8 @@ const RUNDLER_COUNTERS: Record<
 export class SenderMetrics {
   private readonly counters = new Map<string, { counter: Counter<string>; keys: string[] }>()
   private readonly rundler = new Map<string, Counter<'sender'>>()
-  private readonly minedOutcome: Counter<'sender' | 'result'>
+  private readonly minedOk: Counter<'sender'>
+  private readonly minedReverted: Counter<'sender'>
   private readonly gasUsed: Counter<'sender'>
   readonly blocksToMine: Histogram<'sender'>
   readonly opsPerBundle: Histogram<'sender'>
@@ -81,10 +82,16 @@ export class SenderMetrics {
       buckets: [1e5, 3e5, 1e6, 3e6, 1e7, 3e7],
       registers,
     })
-    this.minedOutcome = new Counter({
+    this.minedOk = new Counter({
       name: 'builder_bundle_txns_success',
-      help: 'Bundle transactions mined, by result (success, or reverted)',
-      labelNames: ['sender', 'result'],
+      help: 'Bundle transactions mined and successful',
+      labelNames: ['sender'],
+      registers,
+    })
+    this.minedReverted = new Counter({
+      name: 'builder_bundle_txns_reverted',
+      help: 'Bundle transactions mined but reverted',
+      labelNames: ['sender'],
       registers,
     })
     this.gasUsed = new Counter({
@@ -97,7 +104,7 @@ export class SenderMetrics {
 
   /** A bundle of ours was seen mined. */
   bundleMined(sender: number, reverted: boolean, gasUsed: bigint | undefined): void {
-    this.minedOutcome.inc({ sender: String(sender), result: reverted ? 'reverted' : 'success' })
+    ;(reverted ? this.minedReverted : this.minedOk).inc({ sender: String(sender) })
     if (gasUsed !== undefined) this.gasUsed.inc({ sender: String(sender) }, Number(gasUsed))
   }
 
