@@ -93,6 +93,8 @@ async function startConveyor(spec: RunSpec): Promise<{ run: Run; ready: Ready }>
     String(blockTime),
     '--rpc.port',
     '0',
+    '--metrics.port',
+    '0',
     '--entry_points',
     VERSION,
     ...(mode === 'unsafe' ? ['--unsafe'] : ['--sim.tracer', mode === 'js' ? 'js' : 'auto']),

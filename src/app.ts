@@ -1,10 +1,13 @@
 import type { Registry } from 'prom-client'
 import { collectDefaultMetrics } from 'prom-client'
 import { createPublicClient, http, type PublicClient } from 'viem'
+import { SenderJournal, startAdmin } from './admin/index.js'
 import { type Builder, startBuilder } from './builder/builder.js'
 import type { ChainSpec } from './chain/chain-spec.js'
+import { conveyorVersion } from './cli/version.js'
 import type { Config } from './config/index.js'
 import { createRegistry } from './metrics/registry.js'
+import { meterAdmissions, meterTracer, meterValidator } from './metrics/timing.js'
 import { LocalPool } from './pool/pool.js'
 import { startRpcServer } from './rpc/server.js'
 import { GasEstimatorImpl } from './sim/estimator.js'
@@ -26,6 +29,8 @@ export interface AppContext {
 export interface App {
   /** Where the bundler's JSON-RPC server listens. */
   rpcUrl?: string
+  /** The metrics and admin server (/metrics, /health, the status page); none with --metrics=false. */
+  adminUrl?: string
   registry: Registry
   pool: LocalPool
   builder: Builder
@@ -48,7 +53,9 @@ export async function startApp(ctx: AppContext): Promise<App> {
   }
   try {
     const registry = createRegistry()
-    if (cfg.metrics) collectDefaultMetrics({ register: registry })
+    if (cfg.metrics.enabled) collectDefaultMetrics({ register: registry })
+    // The status page and the sender metrics follow every step of every sender's machine.
+    const journal = cfg.metrics.enabled ? new SenderJournal(registry) : undefined
     const client = createPublicClient({ transport: http(ctx.nodeUrl, { timeout: 15_000 }) }) as PublicClient
 
     const simSettings = simSettingsFrom(cfg, ctx.chainSpec)
@@ -61,7 +68,11 @@ export async function startApp(ctx: AppContext): Promise<App> {
       logger: log,
       rules: { minStakeValue: cfg.min_stake_value, minUnstakeDelaySec: BigInt(cfg.min_unstake_delay) },
     })
-    const simulator = new Simulator({ client, settings: simSettings, ...mode })
+    const tracer = mode.tracer && meterTracer(mode.tracer, registry)
+    const simulator = meterValidator(
+      new Simulator({ client, settings: simSettings, ...mode, tracer }),
+      registry,
+    )
     const pool = new LocalPool({
       settings: {
         chainId: ctx.chainId,
@@ -87,13 +98,16 @@ export async function startApp(ctx: AppContext): Promise<App> {
     const rpc = await startRpcServer({
       chainId: ctx.chainId,
       entryPoints: cfg.entry_points,
-      pool,
+      pool: meterAdmissions(pool, registry),
       estimator: new GasEstimatorImpl({ client, settings: simSettings }),
       client,
       registry,
       logger: log.child({ part: 'rpc' }),
       enableDebug: cfg.rpc.enable_debug_methods,
       maxBodyBytes: cfg.rpc.max_request_body_bytes,
+      corsOrigins: cfg.rpc.corsdomain,
+      maxConnections: cfg.rpc.max_connections,
+      rateLimit: { perIp: cfg.rpc.rate_limit_per_ip, windowMs: cfg.rpc.rate_limit_window_millis },
       opLookupBlockDistance: cfg.rpc.op_lookup_block_distance,
       host: cfg.rpc.host,
       port: cfg.rpc.port,
@@ -112,10 +126,29 @@ export async function startApp(ctx: AppContext): Promise<App> {
       registry,
       log,
       rpc,
+      onSenderStatus: journal && ((status) => journal.observe(status)),
     })
     stops.push({ name: 'builder', stop: () => builder.stop() })
 
-    return { rpcUrl: rpc.url, registry, pool, builder, stop }
+    let adminUrl: string | undefined
+    if (journal) {
+      const admin = await startAdmin({
+        config: cfg,
+        version: conveyorVersion(),
+        chainId: ctx.chainId,
+        chainSpec: ctx.chainSpec,
+        client,
+        pool,
+        builder,
+        journal,
+        registry,
+        logger: log.child({ part: 'admin' }),
+      })
+      stops.push({ name: 'admin', stop: () => admin.stop() })
+      adminUrl = admin.url
+    }
+
+    return { rpcUrl: rpc.url, adminUrl, registry, pool, builder, stop }
   } catch (err) {
     await stop()
     throw err

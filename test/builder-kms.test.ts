@@ -38,8 +38,9 @@ async function startNode(flags: string[]) {
       `--node_http=${chain.url}`,
       `--entry_points=${chain.deployment.entryPoints[V07]}`,
       '--rpc.port=0',
+      '--metrics.port=0',
       `--signer.aws_kms_endpoint=${kms.url}`,
-      '--signer.aws_kms_region=us-east-1',
+      '--aws_region=us-east-1',
       ...flags,
     ],
   })
@@ -99,7 +100,7 @@ describe('builder signs bundles through AWS KMS (KMS test server, real AWS SDK)'
     const signsBefore = kms.calls.filter((c) => c.op === 'Sign' && c.keyId === keyId).length
     const { app, lines } = await startNode([
       `--signer.aws_kms_key_ids=${keyId}`,
-      '--signer.enable_kms_leasing=false',
+      '--signer.enable_kms_locking=false',
     ])
     try {
       const { hash, txHash } = await opMinedBy(app)
@@ -125,7 +126,7 @@ describe('builder signs bundles through AWS KMS (KMS test server, real AWS SDK)'
       const { keyId, address } = await fundedKmsKey()
       const { app, lines } = await startNode([
         `--signer.aws_kms_key_ids=${keyId}`,
-        '--signer.enable_kms_leasing=true',
+        '--signer.enable_kms_locking=true',
         `--signer.redis_uri=${redis.url}`,
         '--signer.lease_wait_millis=5000',
       ])

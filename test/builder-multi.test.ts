@@ -49,6 +49,8 @@ describe(`conveyor node with ${SIGNERS} signers (anvil, 1 s blocks)`, () => {
       String(SIGNERS),
       '--rpc.port',
       '0',
+      '--metrics.port',
+      '0',
       '--rpc.enable_debug_methods',
       '--entry_points',
       VERSION,

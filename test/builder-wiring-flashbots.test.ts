@@ -69,8 +69,8 @@ describe('soft cancellation through the Flashbots sender, driven by a BundleSend
         `--builder.flashbots_relay_auth_key=${authKey}`,
         // Blocks drive the sender; the timer stays out of the way.
         '--bundle_max_send_interval_millis=600000',
-        '--max_blocks_to_wait_for_mine=1',
-        '--max_replacement_underpriced_blocks=1',
+        '--builder.max_blocks_to_wait_for_mine=1',
+        '--builder.max_replacement_underpriced_blocks=1',
       ],
     })
     const { logger, lines } = capturedLogger()

@@ -82,7 +82,15 @@ describe('conveyor dev', () => {
   it('prints one ready line naming a chain with both EntryPoints; SIGINT stops it and its anvil', async () => {
     const chainPort = await freePort()
     const started = Date.now()
-    const run = conveyor(['dev', '--rpc.port', '0', '--dev.chain_port', String(chainPort)])
+    const run = conveyor([
+      'dev',
+      '--rpc.port',
+      '0',
+      '--metrics.port',
+      '0',
+      '--dev.chain_port',
+      String(chainPort),
+    ])
     const ready = await run.ready(30_000)
     const elapsed = Date.now() - started
     console.log(`conveyor dev: ready line after ${elapsed} ms (target ≤ 5000 ms)`)
@@ -186,8 +194,8 @@ describe('conveyor --help and --version', () => {
       expect(help).toContain(`--${o.name}`)
       expect(help).toContain(o.env)
     }
-    expect(help).toContain('--max_blocks_to_wait_for_mine <an integer from 1 to 1000 (blocks)>')
-    expect(help).toMatch(/--max_bundle_size .*default: 128;/)
+    expect(help).toContain('--builder.max_blocks_to_wait_for_mine <an integer from 1 to 1000 (blocks)>')
+    expect(help).toMatch(/--builder.max_bundle_size .*default: 128;/)
     expect(help.match(/default: /g)?.length).toBeGreaterThanOrEqual(OPTIONS.length)
     for (const secret of [KEY.slice(2), 'test test test', 'hunter2']) expect(help).not.toContain(secret)
   })

@@ -56,7 +56,12 @@ describe('defaults', () => {
       enable_debug_methods: true,
       max_request_body_bytes: 1 << 20,
       op_lookup_block_distance: 10_000n,
+      corsdomain: ['*'],
+      max_connections: 100,
+      rate_limit_per_ip: 0,
+      rate_limit_window_millis: 1000,
     })
+    expect(cfg.metrics).toEqual({ enabled: true, port: 8080, host: '127.0.0.1' })
     expect(cfg.max_bundle_size).toBe(128)
     expect(cfg.max_blocks_to_wait_for_mine).toBe(2)
     expect(cfg.replacement_fee_percent_increase).toBe(10)
@@ -134,7 +139,7 @@ describe('sources and precedence', () => {
     expect(cfg.max_blocks_to_wait_for_mine).toBe(3)
     expect(cfg.priority_fee_mode_kind).toBe('base_fee_percent')
     expect(cfg.unsafe).toBe(true)
-    expect(cfg.metrics).toBe(false)
+    expect(cfg.metrics.enabled).toBe(false)
     expect(cfg.builder.use_conditional_rpc).toBe(false)
     expect(cfg.dev.block_time).toBe(0.25)
   })

@@ -19,7 +19,7 @@ describe('viem bundler client against `conveyor dev` (1 s blocks)', () => {
   let ready: Ready
 
   beforeAll(async () => {
-    run = conveyor(['dev', '--rpc.port', '0'])
+    run = conveyor(['dev', '--rpc.port', '0', '--metrics.port', '0'])
     ready = (await run.ready(30_000)) as unknown as Ready
   }, 60_000)
   afterAll(async () => {

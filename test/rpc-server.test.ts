@@ -483,7 +483,7 @@ describe('RPC server: health and metrics', () => {
     expect(await down.json()).toEqual({ status: 'unavailable', reason: 'node unreachable' })
   })
 
-  it('/metrics exposes request counts, latency and errors per code', async () => {
+  it('records request counts, latency and errors per code; /metrics is not served on the RPC port', async () => {
     const ctx = await start()
     await call(ctx, 'eth_chainId')
     await call(ctx, 'eth_chainId')
@@ -491,9 +491,10 @@ describe('RPC server: health and metrics', () => {
     await post(ctx.server.url, '{')
     await call(ctx, 'some_random_method_1')
     const res = await fetch(`${ctx.server.url}/metrics`)
-    expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toContain('text/plain')
-    const text = await res.text()
+    expect(res.status).toBe(404)
+    expect((await res.json()).error.code).toBe(RpcCode.InvalidRequest)
+    // The metrics server (src/admin/) serves this registry on its own port.
+    const text = await ctx.registry.metrics()
     expect(text).toContain('conveyor_rpc_requests_total{method="eth_chainId"} 2')
     expect(text).toContain('conveyor_rpc_errors_total{method="eth_sendUserOperation",code="-32602"} 1')
     expect(text).toContain('conveyor_rpc_errors_total{method="invalid",code="-32700"} 1')

@@ -27,7 +27,7 @@ afterAll(async () => {
 
 function bloxroute(authHeader = AUTH, logger?: ReturnType<typeof capturedLogger>['logger']) {
   return createTransactionSender({
-    kind: 'bloxroute',
+    kind: 'polygon_bloxroute',
     useConditionalRpc: false,
     submitUrl: relay.url,
     nodeUrl: chain.url,

@@ -98,7 +98,7 @@ describe('fallback from a private relay to raw through the node', () => {
 
   it('bloXroute answering 503 → the node; a relay that is still down at the trial send trips again at once', async () => {
     const sender = (await createTransactionSender({
-      kind: 'bloxroute',
+      kind: 'polygon_bloxroute',
       useConditionalRpc: false,
       submitUrl: bloxroute.url,
       nodeUrl: chain.url,

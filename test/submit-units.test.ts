@@ -204,18 +204,23 @@ describe('settings', () => {
     ])
   })
   it('bloXroute refuses chains other than Polygon; conditional only with raw', () => {
-    const eth = base({ kind: 'bloxroute', bloxrouteAuthHeader: 'x'.repeat(20) })
+    const eth = base({ kind: 'polygon_bloxroute', bloxrouteAuthHeader: 'x'.repeat(20) })
     expect(senderProblems(eth)).toEqual([
-      '--builder.sender=bloxroute serves Polygon only; chain 1 (ethereum) has no bloXroute private transactions',
+      '--builder.sender=polygon_bloxroute serves Polygon only; chain 1 (ethereum) has no bloXroute private transactions',
     ])
     expect(senderProblems({ ...eth, chainId: 137, chainSpec: chainSpecFor(137) })).toEqual([])
     expect(
       senderProblems(
-        base({ kind: 'bloxroute', chainId: 137, chainSpec: chainSpecFor(137), useConditionalRpc: true }),
+        base({
+          kind: 'polygon_bloxroute',
+          chainId: 137,
+          chainSpec: chainSpecFor(137),
+          useConditionalRpc: true,
+        }),
       ),
     ).toEqual([
-      '--builder.use_conditional_rpc works only with --builder.sender=raw, not bloxroute',
-      '--builder.sender=bloxroute needs --builder.bloxroute_auth_header',
+      '--builder.use_conditional_rpc works only with --builder.sender=raw, not polygon_bloxroute',
+      '--builder.sender=polygon_bloxroute needs --builder.bloxroute_auth_header',
     ])
   })
 })

@@ -139,6 +139,6 @@ describe('probe and modes', () => {
     expect(mode).toEqual({})
     const warns = lines.filter((l) => l.level === 40)
     expect(warns).toHaveLength(1)
-    expect(warns[0]?.msg).toMatch(/UNSAFE MODE.*rules are OFF/)
+    expect(warns[0]?.msg).toMatch(/UNSAFE MODE.*NOT checked: banned opcodes/)
   })
 })

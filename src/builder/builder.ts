@@ -12,7 +12,7 @@ import type { Logger } from '../util/log.js'
 import type { BundleResult, BundlingMode } from './machine/types.js'
 import { BundleProposer, DEFAULT_PROPOSER_SETTINGS } from './proposer.js'
 import { proposerMetrics } from './proposer-metrics.js'
-import { BundleSender } from './sender.js'
+import { BundleSender, type SenderStatus } from './sender.js'
 import { SenderMetrics } from './sender-metrics.js'
 import { BalanceMonitor } from './signer/balance.js'
 import { createSignerManager } from './signer/create.js'
@@ -35,10 +35,14 @@ export interface BuilderContext {
   /** Tests and the composition root may bring their own. */
   signers?: SignerManager
   submitter?: TransactionSender
+  /** Told every sender's status after each step of its machine (status page, metrics). */
+  onSenderStatus?: (status: SenderStatus) => void
 }
 
 export interface Builder {
   senders: BundleSender[]
+  /** How bundles leave (read-only use: relay fallback counts). */
+  submitter: TransactionSender
   /** debug_bundler_sendBundleNow: every sender builds now; the first mined bundle's hash wins. */
   sendBundleNow(): Promise<BundleResult>
   setMode(mode: BundlingMode): void
@@ -114,6 +118,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
         logger: log,
         metrics,
         balances,
+        onStatus: ctx.onSenderStatus,
       }),
   )
   for (const s of senders) s.start()
@@ -121,6 +126,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
 
   const builder: Builder = {
     senders,
+    submitter,
     async sendBundleNow() {
       const results = await Promise.all(senders.map((s) => s.sendBundleNow()))
       return (

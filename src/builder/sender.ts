@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import type { Address, Hash, PublicClient } from 'viem'
+import type { Address, PublicClient } from 'viem'
 import type { Pool } from '../pool/types.js'
 import { errorMessage } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
@@ -18,13 +18,15 @@ import type {
 } from './machine/types.js'
 import type { ProposeRequest } from './proposer.js'
 import { SenderMetrics } from './sender-metrics.js'
+import { describeSender, type SenderStatus } from './sender-status.js'
 import type { BalanceMonitor } from './signer/balance.js'
 import type { SignerLease, SignerManager } from './signer/types.js'
 import { type SubmissionDeps, submitBundle, submitCancellation } from './submission.js'
 import type { TransactionSender } from './submit/types.js'
 import { readmitBundleOps } from './tracker/takeover.js'
-import { latestTx } from './tracker/tracking.js'
 import { TransactionTracker } from './tracker/transaction-tracker.js'
+
+export type { SenderStatus } from './sender-status.js'
 
 export interface BundleSenderSettings extends MachineSettings {
   /** Auto mode: build when this long has passed without a bundle attempt, even with no new block. */
@@ -46,20 +48,8 @@ export interface BundleSenderDeps {
   logger?: Logger
   metrics?: SenderMetrics
   balances?: BalanceMonitor
-}
-
-export interface SenderStatus {
-  index: number
-  signer?: Address
-  state: SenderState['tag']
-  phase?: string
-  nonce: string
-  inFlight?: Hash
-  feeIncreases: number
-  mode: BundlingMode
-  last?: string
-  /** The last block the sender has seen (from the pool's heads); undefined before the first. */
-  head?: string
+  /** Told the sender's status after every step of its machine (the status page, metrics). */
+  onStatus?: (status: SenderStatus) => void
 }
 
 /** What the driver holds for one signer lease. */
@@ -127,20 +117,15 @@ export class BundleSender {
   }
 
   status(): SenderStatus {
-    const s = this.state
-    const tracking = s?.ctx.tracking
-    return {
+    const signer = this.run?.lease.signer.address
+    return describeSender(this.state, {
       index: this.deps.index,
-      signer: this.run?.lease.signer.address,
-      state: s?.tag ?? 'Building',
-      phase: s?.tag === 'Building' ? s.phase.kind : undefined,
-      nonce: (tracking?.nonce ?? 0n).toString(),
-      inFlight: tracking ? latestTx(tracking)?.hash : undefined,
-      feeIncreases: s && 'feeIncreases' in s ? s.feeIncreases : 0,
       mode: this.mode,
-      last: s?.tag === 'Building' ? s.last?.kind : undefined,
-      head: s && s.ctx.head >= 0n ? s.ctx.head.toString() : undefined,
-    }
+      maxBlocksToWaitForMine: this.deps.settings.maxBlocksToWaitForMine,
+      signer,
+      keyId: this.run?.lease.keyId,
+      balance: signer ? this.deps.balances?.balanceOf(signer) : undefined,
+    })
   }
 
   // ---- waiting ----
@@ -204,6 +189,7 @@ export class BundleSender {
   private apply(step: Step): void {
     this.state = step.state
     for (const effect of step.effects) this.perform(effect)
+    this.deps.onStatus?.(this.status())
   }
 
   private push(ev: SenderEvent): void {

@@ -52,6 +52,7 @@ export async function runDev(cfg: Config, log: Logger, life: Lifecycle): Promise
   return {
     mode: 'dev',
     rpcUrl: app.rpcUrl,
+    adminUrl: app.adminUrl,
     nodeUrl: chain.url,
     chainId: chain.chainId,
     entryPoints: deployment.entryPoints,

@@ -43,14 +43,21 @@ async function main(argv: string[]): Promise<void> {
   }
 
   let config: Config
+  const deprecations: string[] = []
   try {
-    config = loadConfig({ command: command as Command, argv: rest, env: process.env })
+    config = loadConfig({
+      command: command as Command,
+      argv: rest,
+      env: process.env,
+      warn: (line) => deprecations.push(line),
+    })
   } catch (err) {
     if (err instanceof ConfigError) fail(`${err.message}\n(see conveyor --help)`, EXIT_USAGE)
     throw err
   }
 
   const log = createLogger({ level: config.log.level })
+  for (const line of deprecations) log.warn({ deprecated: true }, line)
   log.debug({ config: loggableConfig(config) }, 'configuration')
   const life = new Lifecycle(log)
   life.install()

@@ -43,6 +43,7 @@ export async function runNode(cfg: Config, log: Logger, life: Lifecycle): Promis
   return {
     mode: 'node',
     rpcUrl: app.rpcUrl,
+    adminUrl: app.adminUrl,
     nodeUrl: shown,
     chainId,
     entryPoints,

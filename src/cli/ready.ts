@@ -4,6 +4,8 @@ import type { EntryPointVersion } from '../chain/entrypoint.js'
 export interface ReadyInfo {
   mode: 'dev' | 'node'
   rpcUrl?: string
+  /** The metrics and admin server (status page at /), unless --metrics=false. */
+  adminUrl?: string
   nodeUrl: string
   chainId: number
   entryPoints: Partial<Record<EntryPointVersion, Address>>
@@ -22,6 +24,7 @@ export function readyLine(info: ReadyInfo): string {
     chainId: info.chainId,
     entryPoints: info.entryPoints,
     factories: info.factories,
+    adminUrl: info.adminUrl,
   })
 }
 
@@ -34,6 +37,7 @@ export function banner(info: ReadyInfo, version: string): string {
     `Conveyor ${version} ready (${info.mode})`,
     `  node        ${info.nodeUrl} (${chain})`,
     `  bundler RPC ${info.rpcUrl ?? '(not started)'}`,
+    `  status page ${info.adminUrl ? `${info.adminUrl}/  (metrics at ${info.adminUrl}/metrics)` : '(off: --metrics=false)'}`,
   ]
   for (const [version, address] of Object.entries(info.entryPoints)) {
     const factory = info.factories?.[version as EntryPointVersion]

@@ -38,7 +38,7 @@ export function crossCheck(cfg: Config, command: Command): string[] {
   }
   if (kms.length > 0 && s.enable_kms_leasing && !s.redis_uri) {
     problems.push(
-      '--signer.redis_uri is required to lease KMS keys (or set --signer.enable_kms_leasing=false)',
+      '--signer.redis_uri is required to lease KMS keys (or set --signer.enable_kms_locking=false)',
     )
   }
 
@@ -46,12 +46,18 @@ export function crossCheck(cfg: Config, command: Command): string[] {
   if (b.sender === 'flashbots' && !b.flashbots_relay_auth_key) {
     problems.push('--builder.flashbots_relay_auth_key is required with --builder.sender=flashbots')
   }
-  if (b.sender === 'bloxroute' && !b.bloxroute_auth_header) {
-    problems.push('--builder.bloxroute_auth_header is required with --builder.sender=bloxroute')
+  if (b.sender === 'polygon_bloxroute' && !b.bloxroute_auth_header) {
+    problems.push('--builder.bloxroute_auth_header is required with --builder.sender=polygon_bloxroute')
   }
   if (b.use_conditional_rpc && b.sender !== 'raw') {
     problems.push(`--builder.use_conditional_rpc works only with --builder.sender=raw, not ${b.sender}`)
   }
-  if (cfg.entry_points.length === 0) problems.push('--entry_points must name at least one EntryPoint')
+  if (cfg.entry_points.length === 0) problems.push('--enabled_entry_points must name at least one EntryPoint')
+  const m = cfg.metrics
+  if (m.enabled && m.port !== 0 && m.port === cfg.rpc.port && m.host === cfg.rpc.host) {
+    problems.push(
+      `--metrics.port and --rpc.port are both ${m.port}: the metrics server needs its own port (or --metrics=false)`,
+    )
+  }
   return problems
 }

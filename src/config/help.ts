@@ -6,7 +6,8 @@ const GROUP_TITLES: Record<string, string> = {
   rpc: 'JSON-RPC server',
   log: 'Logging',
   pool: 'Mempool',
-  builder: 'Bundle submission',
+  builder: 'Bundle builder',
+  metrics: 'Metrics and admin server',
   signer: 'Bundle signers',
   dev: 'Embedded chain (conveyor dev)',
 }
@@ -31,6 +32,8 @@ function describe(o: OptionInfo): string {
     `default: ${o.defaultText ?? 'none'}`,
     o.devDefault !== undefined ? `dev default: ${o.devDefault}` : undefined,
     `env: ${o.env}`,
+    o.synonyms.length > 0 ? `also ${o.synonyms.map((n) => `--${n}`).join(', ')}` : undefined,
+    o.deprecated.length > 0 ? `formerly ${o.deprecated.map((n) => `--${n}`).join(', ')}` : undefined,
   ].filter((f) => f !== undefined)
   return `  --${o.name}${value}\n${wrap(`${o.help} [${facts.join('; ')}]`, '      ')}`
 }
@@ -55,6 +58,8 @@ Options come from flags (--name value or --name=value; booleans --flag or --flag
 CONVEYOR_* environment variables (the name uppercased, "." as "__", e.g. CONVEYOR_RPC__PORT) and
 from a JSON file (--config path.json, nested like {"rpc": {"port": 3000}} or with dotted keys).
 Flags override the environment, which overrides the file, which overrides the defaults.
+Names are Rundler's where Rundler has the option; earlier spellings ("formerly") still work and
+log a deprecation line.
 
   --config <path>
       JSON config file. [default: none; env: CONVEYOR_CONFIG]

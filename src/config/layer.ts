@@ -2,6 +2,8 @@
 export interface RawValue {
   value: unknown
   origin: string
+  /** The spelling it was given under, as the source writes it (`--max_bundle_size`), if not the name. */
+  spelling?: string
 }
 export type Layer = Map<string, RawValue>
 
@@ -12,11 +14,11 @@ export function mergeLayers(...layers: Layer[]): Layer {
   return out
 }
 
-/** Turns flat dotted names back into the nested shape the schema parses. */
-export function nest(layer: Layer): Record<string, unknown> {
+/** Turns option names into the nested shape the schema parses, at each option's config path. */
+export function nest(layer: Layer, pathOf: (name: string) => readonly string[]): Record<string, unknown> {
   const root: Record<string, unknown> = {}
   for (const [name, { value }] of layer) {
-    const path = name.split('.')
+    const path = pathOf(name)
     let node = root
     for (const key of path.slice(0, -1)) {
       node[key] ??= {}

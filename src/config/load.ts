@@ -3,7 +3,9 @@ import type { z } from 'zod'
 import { type Command, crossCheck } from './checks.js'
 import { ConfigError } from './errors.js'
 import { type Layer, mergeLayers, nest } from './layer.js'
-import { type Config, configSchema, OPTIONS, OPTIONS_BY_NAME } from './schema.js'
+import type { OptionInfo } from './option.js'
+import { applyRpcApi } from './rpc-api.js'
+import { type Config, configSchema, OPTIONS, OPTIONS_BY_NAME, OPTIONS_BY_PATH } from './schema.js'
 import { fromEnv, fromFile, fromFlags } from './sources.js'
 
 export interface LoadOptions {
@@ -13,6 +15,8 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>
   /** Reads --config and --signer.private_keys_file; throws like fs.readFileSync. */
   readFile?: (path: string) => string
+  /** Told once per deprecated spelling used (the caller logs it once a logger exists). */
+  warn?: (message: string) => void
 }
 
 const defaultRead = (path: string) => readFileSync(path, 'utf8')
@@ -27,6 +31,7 @@ export function loadConfig(opts: LoadOptions): Config {
   const flags = fromFlags(opts.argv)
   const env = fromEnv(opts.env ?? {})
   const problems = [...flags.problems, ...env.problems]
+  const deprecations = [...flags.deprecations, ...env.deprecations]
 
   let file: Layer = new Map()
   const configPath = flags.configPath ?? env.configPath
@@ -36,6 +41,7 @@ export function loadConfig(opts: LoadOptions): Config {
     else {
       const parsed = fromFile(loaded, configPath)
       problems.push(...parsed.problems)
+      deprecations.push(...parsed.deprecations)
       file = parsed.values
     }
   }
@@ -48,15 +54,38 @@ export function loadConfig(opts: LoadOptions): Config {
   }
   const merged = mergeLayers(devDefaults, file, env.values, flags.values)
   problems.push(...readKeysFile(merged, read))
+  problems.push(...applyRpcApi(merged))
 
-  const result = configSchema.safeParse(nest(merged))
+  const result = configSchema.safeParse(nest(merged, pathOf))
   if (!result.success) {
-    problems.push(...result.error.issues.map((issue) => describeIssue(issue, merged)))
+    const failed = new Set<string>()
+    for (const issue of result.error.issues) {
+      const described = describeIssue(issue, merged)
+      if (described.option) failed.add(described.option)
+      problems.push(described.text)
+    }
+    problems.push(...crossCheckRest(merged, failed, opts.command))
     throw new ConfigError(problems)
   }
   problems.push(...crossCheck(result.data, opts.command))
   if (problems.length > 0) throw new ConfigError(problems)
+  for (const line of new Set(deprecations)) opts.warn?.(line)
   return result.data
+}
+
+const pathOf = (name: string) => OPTIONS_BY_NAME.get(name)?.path ?? name.split('.')
+
+/**
+ * The cross-option checks over the values that did parse (defaults stand in for the ones that did
+ * not), so one error lists every problem. Problems naming a failed option are left out: they
+ * would be about the stand-in default, not what the operator gave.
+ */
+function crossCheckRest(merged: Layer, failed: ReadonlySet<string>, command: Command): string[] {
+  const rest: Layer = new Map([...merged].filter(([name]) => !failed.has(name)))
+  const retry = configSchema.safeParse(nest(rest, pathOf))
+  if (!retry.success) return []
+  const names = [...failed].map((n) => new RegExp(`--${n.replaceAll('.', '\\.')}\\b`))
+  return crossCheck(retry.data, command).filter((p) => !names.some((re) => re.test(p)))
 }
 
 function readConfigFile(path: string, read: (path: string) => string): unknown | string {
@@ -103,20 +132,19 @@ function readKeysFile(merged: Layer, read: (path: string) => string): string[] {
   return []
 }
 
-function describeIssue(issue: z.ZodIssue, merged: Layer): string {
+function describeIssue(issue: z.ZodIssue, merged: Layer): { text: string; option?: string } {
   const path = issue.path.map(String)
-  let name: string | undefined
-  for (let n = path.length; n > 0 && !name; n--) {
-    const candidate = path.slice(0, n).join('.')
-    if (OPTIONS_BY_NAME.has(candidate)) name = candidate
-  }
-  if (!name) return `${path.join('.') || 'config'}: ${issue.message}`
-  const option = OPTIONS_BY_NAME.get(name)!
-  const raw = merged.get(name)
-  const itemIndex = issue.path[name.split('.').length]
+  let option: OptionInfo | undefined
+  for (let n = path.length; n > 0 && !option; n--) option = OPTIONS_BY_PATH.get(path.slice(0, n).join('.'))
+  if (!option) return { text: `${path.join('.') || 'config'}: ${issue.message}` }
+  const raw = merged.get(option.name)
+  const itemIndex = issue.path[option.path.length]
   const item = typeof itemIndex === 'number' ? ` (item ${itemIndex + 1})` : ''
   const shown = option.secret ? '(value hidden)' : show(raw?.value)
-  return `invalid --${name} ${shown}${item} (${raw?.origin ?? 'default'}): expects ${option.accepts}`
+  return {
+    text: `invalid ${raw?.spelling ?? `--${option.name}`} ${shown}${item} (${raw?.origin ?? 'default'}): expects ${option.accepts}`,
+    option: option.name,
+  }
 }
 
 function show(value: unknown): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { Spelling } from './spellings.js'
 import type { ValueType } from './value-types.js'
 
 /** What --help, the environment mapping and error messages need to know about an option. */
@@ -53,13 +54,18 @@ export function opt<T>(spec: OptionSpec<T>): z.ZodTypeAny {
 }
 
 export interface OptionInfo extends OptionMeta {
-  /** Flag name: dotted path, e.g. "signer.private_keys". */
+  /** Flag name (Rundler's spelling where Rundler has the option), e.g. "builder.max_bundle_size". */
   name: string
+  /** Where the value lives in the Config object (often the same as the name). */
   path: string[]
   /** Environment variable: CONVEYOR_ + name uppercased, "." → "__". */
   env: string
-  /** The group heading in --help ("" for top-level options). */
+  /** The group heading in --help: the name's prefix ("" for top-level options). */
   group: string
+  /** Earlier spellings, accepted with a deprecation line. */
+  deprecated: readonly string[]
+  /** Other accepted spellings. */
+  synonyms: readonly string[]
 }
 
 export function envName(name: string): string {
@@ -70,22 +76,43 @@ function unwrapGroup(s: z.ZodTypeAny): z.ZodTypeAny {
   return s instanceof z.ZodDefault ? s._def.innerType : s
 }
 
-/** Every leaf option of a schema, in declaration order. */
-export function listOptions(schema: z.ZodTypeAny, prefix: string[] = []): OptionInfo[] {
+/** Every leaf option of a schema, in declaration order, spelled as `spellings` says. */
+export function listOptions(schema: z.ZodTypeAny, spellings: readonly Spelling[] = []): OptionInfo[] {
+  const byPath = new Map(spellings.map((s) => [s.path, s]))
+  const out = leaves(schema, []).map(({ meta, path }): OptionInfo => {
+    const spelling = byPath.get(path.join('.'))
+    byPath.delete(path.join('.'))
+    const name = spelling?.name ?? path.join('.')
+    const group = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : ''
+    return {
+      ...meta,
+      name,
+      path,
+      env: envName(name),
+      group,
+      deprecated: spelling?.deprecated ?? [],
+      synonyms: spelling?.synonyms ?? [],
+    }
+  })
+  if (byPath.size > 0) throw new Error(`spellings for unknown options: ${[...byPath.keys()].join(', ')}`)
+  const seen = new Set<string>()
+  for (const spelling of out.flatMap((o) => [o.name, ...o.deprecated, ...o.synonyms])) {
+    if (seen.has(spelling)) throw new Error(`option spelling ${spelling} is used twice`)
+    seen.add(spelling)
+  }
+  return out
+}
+
+function leaves(schema: z.ZodTypeAny, prefix: string[]): { meta: OptionMeta; path: string[] }[] {
   const obj = unwrapGroup(schema)
   if (!(obj instanceof z.ZodObject)) throw new Error(`config group ${prefix.join('.')} is not an object`)
-  const out: OptionInfo[] = []
+  const out: { meta: OptionMeta; path: string[] }[] = []
   for (const [key, child] of Object.entries(obj.shape as Record<string, z.ZodTypeAny>)) {
     const path = [...prefix, key]
     const meta = META.get(child)
-    if (meta) {
-      const name = path.join('.')
-      out.push({ ...meta, name, path, env: envName(name), group: prefix.join('.') })
-    } else if (unwrapGroup(child) instanceof z.ZodObject) {
-      out.push(...listOptions(child, path))
-    } else {
-      throw new Error(`config option ${path.join('.')} was not declared with opt()`)
-    }
+    if (meta) out.push({ meta, path })
+    else if (unwrapGroup(child) instanceof z.ZodObject) out.push(...leaves(child, path))
+    else throw new Error(`config option ${path.join('.')} was not declared with opt()`)
   }
   return out
 }

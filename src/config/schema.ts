@@ -2,6 +2,8 @@ import type { Address } from 'viem'
 import { z } from 'zod'
 import { ENTRY_POINT_VERSIONS, ENTRY_POINTS } from '../chain/entrypoint.js'
 import { listOptions, type OptionInfo, opt } from './option.js'
+import { metricsOptions, rpcOptions } from './schema-servers.js'
+import { SPELLINGS } from './spellings.js'
 import {
   addressItem,
   bigint,
@@ -23,16 +25,17 @@ const ETH = 1_000_000_000_000_000_000n
 
 export const PRIORITY_FEE_MODE_KINDS = ['priority_fee_increase_percent', 'base_fee_percent'] as const
 export const BUNDLING_MODES = ['auto', 'manual'] as const
-export const SENDER_KINDS = ['raw', 'flashbots', 'bloxroute'] as const
+export const SENDER_KINDS = ['raw', 'flashbots', 'polygon_bloxroute'] as const
 export const SIM_TRACERS = ['auto', 'native', 'js'] as const
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 
 const percent = (max = 1000) => integer({ min: 0, max, unit: 'percent' })
 
 /**
- * Every option of the bundler, in one schema. Flag names are the dotted paths of the leaves
- * (Rundler's spellings where Rundler has the option); --help, the environment mapping and the
- * error messages are all generated from the `opt()` declarations below.
+ * Every option of the bundler, in one schema. The keys are where values live in the Config object;
+ * flag names are the dotted paths, except where `spellings.ts` gives Rundler's spelling (and the
+ * older ones still accepted). --help, the environment mapping and the error messages are all
+ * generated from the `opt()` declarations below and that table.
  */
 export const configSchema = z
   .object({
@@ -67,42 +70,33 @@ export const configSchema = z
     }),
     unsafe: opt({
       type: boolean(),
-      help: 'Skip the ERC-7562 tracer checks during simulation (for nodes without debug_traceCall).',
+      help: "Skip the ERC-7562 validation tracer and its rules (opcodes, storage access, staked entities' exceptions) for nodes without debug_traceCall; the mempool's own limits still apply.",
       default: false,
     }),
-    metrics: opt({
-      type: boolean(),
-      help: 'Serve Prometheus metrics at /metrics on the RPC server.',
-      default: true,
-    }),
+    metrics: metricsOptions,
 
-    // Builder (Rundler's top-level spellings).
+    // Bundle builder (flag names in spellings.ts: --builder.max_bundle_size, …).
     max_bundle_size: opt({
-      section: 'Bundle builder',
       type: integer({ min: 1, max: 1024 }),
       help: 'Most user operations in one bundle.',
       default: 128,
     }),
     max_blocks_to_wait_for_mine: opt({
-      section: 'Bundle builder',
       type: integer({ min: 1, max: 1000, unit: 'blocks' }),
       help: 'Blocks a bundle or cancellation may stay pending before it is replaced with higher fees.',
       default: 2,
     }),
     replacement_fee_percent_increase: opt({
-      section: 'Bundle builder',
       type: percent(),
       help: 'Raise of both fee fields when a bundle transaction is replaced (the floor of the next fees).',
       default: 10,
     }),
     max_cancellation_fee_increases: opt({
-      section: 'Bundle builder',
       type: integer({ min: 0, max: 1000 }),
       help: 'Fee increases of a cancellation before the nonce is abandoned.',
       default: 15,
     }),
     max_replacement_underpriced_blocks: opt({
-      section: 'Bundle builder',
       type: integer({ min: 0, max: 100_000, unit: 'blocks' }),
       help: 'Blocks of "replacement underpriced" answers before the sender cancels instead.',
       default: 20,
@@ -156,37 +150,7 @@ export const configSchema = z
       default: 1,
     }),
 
-    rpc: z
-      .object({
-        host: opt({
-          type: text('a host name or IP address'),
-          help: 'Address the JSON-RPC server listens on.',
-          default: '127.0.0.1',
-        }),
-        port: opt({
-          type: integer({ min: 0, max: 65_535 }),
-          help: 'Port of the JSON-RPC server; 0 picks a free port.',
-          default: 3000,
-        }),
-        enable_debug_methods: opt({
-          type: boolean(),
-          help: 'Serve the debug_bundler_* methods.',
-          default: false,
-          devDefault: 'true',
-        }),
-        max_request_body_bytes: opt({
-          type: integer({ min: 1024, max: 1 << 30, unit: 'bytes' }),
-          help: 'Largest JSON-RPC request body accepted.',
-          default: 1 << 20,
-        }),
-        op_lookup_block_distance: opt({
-          type: bigint({ min: 1n, unit: 'blocks' }),
-          help: 'How far back eth_getUserOperationByHash/Receipt search the chain for ops the pool no longer remembers (eth_getLogs range).',
-          default: 10_000n,
-        }),
-      })
-      .strict()
-      .default({}),
+    rpc: rpcOptions,
 
     sim: z
       .object({
@@ -275,7 +239,7 @@ export const configSchema = z
       .object({
         sender: opt<(typeof SENDER_KINDS)[number]>({
           type: oneOf(SENDER_KINDS),
-          help: 'How bundles are submitted: raw (eth_sendRawTransaction), flashbots (Protect, mainnet), bloxroute (Polygon).',
+          help: 'How bundles are submitted: raw (eth_sendRawTransaction), flashbots (Protect, mainnet), polygon_bloxroute (bloXroute, Polygon).',
           default: 'raw',
         }),
         submit_url: opt({
@@ -300,7 +264,7 @@ export const configSchema = z
         }),
         bloxroute_auth_header: opt({
           type: text('the Authorization header value'),
-          help: 'bloXroute Authorization header (required with --builder.sender=bloxroute).',
+          help: 'bloXroute Authorization header (required with --builder.sender=polygon_bloxroute).',
           secret: true,
         }),
         relay_max_consecutive_failures: opt({
@@ -400,5 +364,8 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>
 
 /** Every option, in declaration order: the table behind flags, env names, --help and errors. */
-export const OPTIONS: readonly OptionInfo[] = listOptions(configSchema)
+export const OPTIONS: readonly OptionInfo[] = listOptions(configSchema, SPELLINGS)
 export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionInfo> = new Map(OPTIONS.map((o) => [o.name, o]))
+export const OPTIONS_BY_PATH: ReadonlyMap<string, OptionInfo> = new Map(
+  OPTIONS.map((o) => [o.path.join('.'), o]),
+)

@@ -170,3 +170,17 @@ export const mnemonicValue = z
     const words = s.split(' ')
     return [12, 15, 18, 21, 24].includes(words.length) && words.every((w) => WORDS.has(w))
   })
+
+/** A CORS origin: `*`, or scheme://host[:port] exactly as a browser sends it in Origin. */
+export const corsOriginItem = z
+  .string()
+  .trim()
+  .refine((s) => {
+    if (s === '*') return true
+    try {
+      const u = new URL(s)
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === s
+    } catch {
+      return false
+    }
+  })

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import Fastify, { type FastifyError, type FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Address, PublicClient } from 'viem'
 import type { Pool, PoolDebug, PoolQuery } from '../pool/types.js'
@@ -10,7 +10,8 @@ import { registerDebug } from './debug.js'
 import { stringifyJson } from './encode.js'
 import { registerEth } from './eth.js'
 import { checkHealth } from './health.js'
-import { readBody } from './http-body.js'
+import { clientErrorResponse, httpFailure } from './http-errors.js'
+import { allowOrigins, limitRate, type RateLimit } from './http-guards.js'
 import { errorResponse, handleJsonRpc } from './jsonrpc.js'
 import { type MethodHandler, MethodTable, type RegisterOptions } from './methods.js'
 import { createRpcMetrics } from './metrics.js'
@@ -39,8 +40,12 @@ export interface RpcServerDeps {
   opLookupBlockDistance?: bigint
   /** How long /health waits for the node and the pool; default 2000 ms. */
   healthTimeoutMs?: number
-  /** Access-Control-Allow-Origin; default '*' (wallets call bundlers from browsers). */
-  corsOrigin?: string
+  /** Origins allowed by CORS (`*` for any); default `*` (wallets call bundlers from browsers). */
+  corsOrigins?: readonly string[]
+  /** Most concurrent connections; further ones are refused. Default 100. */
+  maxConnections?: number
+  /** Per-IP request rate of the JSON-RPC routes; default off. */
+  rateLimit?: RateLimit
   /** How long close() lets in-flight requests finish; default 5000 ms. */
   closeGraceMs?: number
 }
@@ -58,36 +63,18 @@ export interface RpcServer {
 
 const MiB = 1024 * 1024
 
-function sendJson(res: ServerResponse, status: number, body: string, close = false): void {
-  if (res.headersSent) return
-  res.statusCode = status
-  res.setHeader('Content-Type', 'application/json')
-  res.setHeader('Content-Length', Buffer.byteLength(body))
-  if (close) res.setHeader('Connection', 'close')
-  res.end(body)
+function sendJson(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).type('application/json').send(body)
 }
 
-function rpcError(res: ServerResponse, status: number, code: number, message: string, close = false): void {
-  sendJson(res, status, errorResponse(null, { code, message }), close)
-}
-
-/** Raw HTTP answer for a request node:http could not even parse (no ServerResponse exists then). */
-function clientErrorResponse(err: NodeJS.ErrnoException): string {
-  const [status, text] =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout']
-        : [400, 'Bad Request']
-  const body = errorResponse(null, { code: RpcCode.InvalidRequest, message: `invalid HTTP request: ${text}` })
-  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-}
-
+/**
+ * The JSON-RPC server: fastify does the HTTP (body limit with a readable 413, CORS, per-IP rate
+ * limit, connection cap); the JSON-RPC layer (`jsonrpc.ts`, `methods.ts`) answers each body.
+ * Every answer, even to a malformed request, is a JSON-RPC object; nothing answers HTTP 5xx.
+ */
 export async function startRpcServer(deps: RpcServerDeps): Promise<RpcServer> {
   const log = deps.logger.child({ module: 'rpc' })
   const maxBodyBytes = deps.maxBodyBytes ?? MiB
-  // Read (and drop) an oversized body up to this much so the client gets our answer, not a reset.
-  const drainCapBytes = Math.max(16 * maxBodyBytes, 16 * MiB)
   const maxBatchSize = deps.maxBatchSize ?? 100
   const table = new MethodTable(deps.enableDebug)
   const metrics = createRpcMetrics(deps.registry)
@@ -98,97 +85,74 @@ export async function startRpcServer(deps: RpcServerDeps): Promise<RpcServer> {
   })
   registerEth(table, { ...deps, lookup })
   registerDebug(table, deps)
-
   const hooks = {
     onCall: (method: string, seconds: number, code: number | undefined) =>
       metrics.observe(method, seconds, code),
     onInternalError: (method: string, err: unknown) => log.error({ err, method }, 'RPC handler failed'),
   }
-  let closing = false
 
-  async function handleRpc(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'POST') {
-      res.setHeader('Allow', 'POST')
-      rpcError(res, 405, RpcCode.InvalidRequest, 'invalid request: JSON-RPC requests must be POSTed')
-      return
+  const app = Fastify({
+    bodyLimit: maxBodyBytes,
+    requestTimeout: 30_000,
+    // New requests during close() still get a JSON-RPC answer, never a bare 503.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    logger: false,
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) socket.destroy()
+      else socket.end(clientErrorResponse(err))
+    },
+  })
+  app.server.maxConnections = deps.maxConnections ?? 100
+  app.server.headersTimeout = 20_000
+  // The body stays text: JSON-RPC parses it itself (a parse error is -32700, not an HTTP 400),
+  // whatever content type the client sent.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    const f = httpFailure(err, maxBodyBytes)
+    if (f.label === 'internal') log.error({ err }, 'RPC request failed')
+    hooks.onCall(f.label, 0, f.code)
+    return sendJson(reply, f.status, errorResponse(null, { code: f.code, message: f.message }))
+  })
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? ''
+    if (path === '/' || path === '/rpc') {
+      void reply.header('Allow', 'POST')
+      const message = 'invalid request: JSON-RPC requests must be POSTed'
+      return sendJson(reply, 405, errorResponse(null, { code: RpcCode.InvalidRequest, message }))
     }
-    const read = await readBody(req, maxBodyBytes, drainCapBytes)
-    if (!read.ok) {
-      if (read.reason === 'aborted') return
-      hooks.onCall('invalid', 0, RpcCode.InvalidRequest)
-      rpcError(res, 413, RpcCode.InvalidRequest, `request body exceeds ${maxBodyBytes} bytes`, true)
-      if (!read.drained) res.once('finish', () => req.socket.destroy())
-      return
-    }
-    const answer = await handleJsonRpc(read.body, table, { maxBatchSize }, hooks)
-    if (answer === undefined) {
-      res.statusCode = 204 // only notifications: nothing to say
-      res.end()
-      return
-    }
-    sendJson(res, 200, answer, closing)
+    const message = `not found: ${req.method} ${path.slice(0, 64)}`
+    return sendJson(reply, 404, errorResponse(null, { code: RpcCode.InvalidRequest, message }))
+  })
+
+  await allowOrigins(app, deps.corsOrigins ?? ['*'])
+  await limitRate(app, deps.rateLimit ?? { perIp: 0, windowMs: 1000 })
+
+  const rpcRoute = {
+    config: { rateLimit: {} },
+    handler: async (req: { body: unknown }, reply: FastifyReply) => {
+      const body = typeof req.body === 'string' ? req.body : ''
+      const answer = await handleJsonRpc(body, table, { maxBatchSize }, hooks)
+      if (answer === undefined) return reply.code(204).send() // only notifications: nothing to say
+      return sendJson(reply, 200, answer)
+    },
   }
-
-  async function handleHealth(res: ServerResponse): Promise<void> {
+  app.post('/', rpcRoute)
+  app.post('/rpc', rpcRoute)
+  app.get('/health', async (_req, reply) => {
     const h = await checkHealth({
       client: deps.client,
       pool: deps.pool,
       timeoutMs: deps.healthTimeoutMs ?? 2000,
     })
-    if (h.ok) sendJson(res, 200, stringifyJson({ status: 'ok', blockNumber: h.blockNumber }))
-    else sendJson(res, 503, stringifyJson({ status: 'unavailable', reason: h.reason }))
-  }
-
-  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
-      const path = (req.url ?? '/').split('?')[0]
-      res.setHeader('Access-Control-Allow-Origin', deps.corsOrigin ?? '*')
-      if (req.method === 'OPTIONS') {
-        res.setHeader('Access-Control-Allow-Methods', 'POST, GET, OPTIONS')
-        res.setHeader('Access-Control-Allow-Headers', 'Content-Type')
-        res.statusCode = 204
-        res.end()
-        return
-      }
-      if (path === '/' || path === '/rpc') return await handleRpc(req, res)
-      if (path === '/health' && req.method === 'GET') return await handleHealth(res)
-      if (path === '/metrics' && req.method === 'GET') {
-        const text = await deps.registry.metrics()
-        res.setHeader('Content-Type', deps.registry.contentType)
-        res.end(text)
-        return
-      }
-      rpcError(res, 404, RpcCode.InvalidRequest, `not found: ${req.method} ${path?.slice(0, 64)}`)
-    } catch (err) {
-      // Nothing a client sends should get here; if something does, it is still a JSON-RPC answer.
-      log.error({ err }, 'RPC request failed')
-      rpcError(res, 200, RpcCode.InternalError, 'internal error')
-    }
-  }
-
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 20_000 }, (req, res) => {
-    if (closing) res.setHeader('Connection', 'close')
-    res.once('finish', () => {
-      if (closing) server.closeIdleConnections()
-    })
-    void onRequest(req, res)
-  })
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy()
-      return
-    }
-    socket.end(clientErrorResponse(err))
+    if (h.ok) return sendJson(reply, 200, stringifyJson({ status: 'ok', blockNumber: h.blockNumber }))
+    return sendJson(reply, 503, stringifyJson({ status: 'unavailable', reason: h.reason }))
   })
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(deps.port ?? 0, deps.host ?? '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const addr = server.address() as AddressInfo
+  await app.listen({ port: deps.port ?? 0, host: deps.host ?? '127.0.0.1' })
+  const addr = app.server.address() as AddressInfo
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   const url = `http://${host}:${addr.port}`
   log.info({ url, debug: deps.enableDebug, entryPoints: deps.entryPoints }, 'RPC server listening')
@@ -200,16 +164,12 @@ export async function startRpcServer(deps: RpcServerDeps): Promise<RpcServer> {
     register: (name, handler, opts) => table.register(name, handler, opts),
     methods: () => table.names(),
     close() {
-      closed ??= new Promise<void>((resolve) => {
-        closing = true
-        const force = setTimeout(() => server.closeAllConnections(), deps.closeGraceMs ?? 5000)
-        server.close(() => {
-          clearTimeout(force)
-          log.info({ url }, 'RPC server closed')
-          resolve()
-        })
-        server.closeIdleConnections()
-      })
+      closed ??= (async () => {
+        const force = setTimeout(() => app.server.closeAllConnections(), deps.closeGraceMs ?? 5000)
+        await app.close()
+        clearTimeout(force)
+        log.info({ url }, 'RPC server closed')
+      })()
       return closed
     },
   }

@@ -30,6 +30,8 @@ const MAX_REMEMBERED = 4096
  */
 export class FallbackTransactionSender implements TransactionSender {
   readonly name: string
+  /** Switches between the relay and the node so far (metrics). */
+  readonly switches = { toFallback: 0, toPrivate: 0 }
   #state: CircuitState = CLOSED
   readonly #byHash = new Map<string, Path>()
   readonly #byNonce = new Map<string, Path>()
@@ -54,6 +56,7 @@ export class FallbackTransactionSender implements TransactionSender {
   async send(signedTx: Hex, opts?: SendOptions): Promise<Hash> {
     const routed = route(this.#state, this.#now(), this.o)
     if (routed.state !== this.#state && routed.path === 'private') {
+      this.switches.toPrivate++
       this.#log.info({ relay: this.primary.name }, 'recovery interval over: trying the private relay again')
     }
     this.#state = routed.state
@@ -67,6 +70,7 @@ export class FallbackTransactionSender implements TransactionSender {
       const before = this.#state
       this.#state = afterPrivateSend(this.#state, unavailable, this.#now(), this.o)
       if (before.mode === 'private' && this.#state.mode === 'fallback') {
+        this.switches.toFallback++
         this.#log.warn(
           {
             relay: this.primary.name,

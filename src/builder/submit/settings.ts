@@ -81,14 +81,14 @@ export function senderProblems(s: TransactionSenderSettings): string[] {
       problems.push(`--builder.sender=flashbots on ${chain} needs --builder.submit_url (the relay)`)
     }
   }
-  if (s.kind === 'bloxroute') {
+  if (s.kind === 'polygon_bloxroute') {
     if (!s.chainSpec.bloxroute && !s.allowAnyChain) {
       problems.push(
-        `--builder.sender=bloxroute serves Polygon only; ${chain} has no bloXroute private transactions`,
+        `--builder.sender=polygon_bloxroute serves Polygon only; ${chain} has no bloXroute private transactions`,
       )
     }
     if (!s.bloxrouteAuthHeader)
-      problems.push('--builder.sender=bloxroute needs --builder.bloxroute_auth_header')
+      problems.push('--builder.sender=polygon_bloxroute needs --builder.bloxroute_auth_header')
   }
   const f = s.fallback
   if (!Number.isInteger(f.maxConsecutiveUnavailable) || f.maxConsecutiveUnavailable < 0) {

@@ -28,6 +28,33 @@ export class TracerUnsupportedError extends Error {
   }
 }
 
+/**
+ * What `--unsafe` turns off and what still applies; the start-up warning is built from these, so it
+ * says exactly what is enforced. The mempool's own limits need no tracer (stake comes from
+ * simulateValidation's result), and they are what keeps one entity from filling the pool.
+ */
+export const UNSAFE_SKIPS = [
+  'banned opcodes (OP-*)',
+  'storage access rules (STO-*)',
+  'the staked-entity exceptions and stake checks of those rules (-32505)',
+  "code-change checks at bundling for contracts the entities call (the entities' own code is still compared)",
+  'the storage slots a conditional submission pins (knownAccounts)',
+] as const
+export const UNSAFE_KEEPS = [
+  'simulateValidation itself (signatures, prefund, time range, paymaster deposit)',
+  'ops per sender',
+  'the unstaked-entity allowance (UREP-020)',
+  'reputation throttling and bans',
+  'an address being a sender in one op and an entity in another',
+] as const
+
+export function unsafeWarning(): string {
+  return (
+    `UNSAFE MODE (--unsafe): ops are simulated without the ERC-7562 tracer, so these are NOT checked: ${UNSAFE_SKIPS.join('; ')}. ` +
+    `Still enforced: ${UNSAFE_KEEPS.join('; ')}. Never run a public mempool like this.`
+  )
+}
+
 export interface ValidationModeOptions {
   unsafe: boolean
   /** Default 'auto'. */
@@ -51,11 +78,7 @@ export interface ValidationModeOptions {
 export async function createValidationMode(opts: ValidationModeOptions): Promise<ValidationMode> {
   const { logger, client } = opts
   if (opts.unsafe) {
-    logger.warn(
-      { unsafe: true },
-      'UNSAFE MODE: ERC-7562 validation rules are OFF (--unsafe). Ops are simulated without the tracer: ' +
-        'banned opcodes, storage access and stake rules are not enforced. Never run a public mempool like this.',
-    )
+    logger.warn({ unsafe: true }, unsafeWarning())
     return {}
   }
   const choice = opts.tracer ?? 'auto'
