@@ -14,7 +14,8 @@
  * The default compares safe with unsafe at 4 senders and K = 200 ops in flight, both phases, in one
  * run; the closing lines give each phase's safe/unsafe throughput ratio.
  */
-import { type Address, type Hash, zeroAddress } from 'viem'
+import type { Address, Hash } from 'viem'
+import type { EntryPointVersion } from '../src/chain/entrypoint.js'
 import { encodeUserOp } from '../src/rpc/encode.js'
 import { mapLimit } from '../src/util/concurrency.js'
 import { currentFees, DUMMY_SIGNATURE } from '../test/harness/account.js'
@@ -79,8 +80,8 @@ interface Ready {
   rpcUrl: string
   nodeUrl: string
   chainId: number
-  entryPoints: Record<typeof VERSION, Address>
-  factories: Record<typeof VERSION, Address>
+  entryPoints: Record<EntryPointVersion, Address>
+  factories: Record<EntryPointVersion, Address>
 }
 
 async function startConveyor(spec: RunSpec): Promise<{ run: Run; ready: Ready }> {
@@ -112,8 +113,8 @@ async function run(spec: RunSpec): Promise<RunResult> {
   watcher.start()
   try {
     const chain = chainAt(ready.nodeUrl, ready.chainId, {
-      entryPoints: { 'v0.7': ready.entryPoints[VERSION], 'v0.8': zeroAddress },
-      factories: { 'v0.7': ready.factories[VERSION], 'v0.8': zeroAddress },
+      entryPoints: ready.entryPoints,
+      factories: ready.factories,
     })
     const fresh = spec.phase === 'new'
     if (fresh) await stakeFactory(chain, VERSION)

@@ -202,7 +202,10 @@ describe('builder restart while a bundle is pending (anvil, mining on demand)', 
       for (const txHash of bundlesOfB) {
         const tx = txs.find((t) => t.hash === txHash)
         expect(tx, `bundle ${txHash} of a new op is from the signer`).toBeDefined()
-        expect(tx!.nonce).toBeGreaterThan(startNonce)
+        // When the node forgot the pending bundle, the new process's first bundle reuses its nonce
+        // and may carry new ops beside the re-sent ones.
+        if (scenario === 'dropped while down') expect(tx!.nonce).toBeGreaterThanOrEqual(startNonce)
+        else expect(tx!.nonce).toBeGreaterThan(startNonce)
       }
 
       // The new process is still alive and bundling: one more op goes through.

@@ -1,6 +1,8 @@
 import { type Address, type Hex, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
+import { BUNDLE_PER_OP_OVERHEAD_GAS } from '../src/chain/entrypoint/gas-rules.js'
+import { entryPointOfVersion } from '../src/chain/entrypoint/registry.js'
 import { ENTRY_POINT_VERSIONS, type EntryPointVersion } from '../src/chain/entrypoint.js'
 import {
   bundleGasLimit,
@@ -14,7 +16,7 @@ import {
 } from '../src/chain/gas.js'
 import type { UserOperation } from '../src/chain/userop.js'
 import { buildOp, executeCallData, newOwner, signUserOp } from './harness/account.js'
-import { bundleOps, handleOpsCallData } from './harness/bundle.js'
+import { bundleGasFor, bundleOps, handleOpsCallData } from './harness/bundle.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
 import { deployVerifyingPaymaster, withVerifyingPaymaster } from './harness/paymaster.js'
 
@@ -223,7 +225,8 @@ describe.each(ENTRY_POINT_VERSIONS)('bundleGasLimit against real bundles on Entr
       const beneficiary = newOwner().address // a fresh beneficiary costs the most to pay
       const ops = await tightOps(version, await shapes[name]!(), beneficiary)
       const data = handleOpsCallData(version, ops, beneficiary)
-      const limit = bundleGasLimit(ops, data)
+      // None of these ops' paymasters returns a context (no v0.6 postOp to reserve for).
+      const limit = bundleGasFor(version, ops, data, '0x')
       const needed = await least(
         21_000n,
         16_000_000n,
@@ -233,13 +236,16 @@ describe.each(ENTRY_POINT_VERSIONS)('bundleGasLimit against real bundles on Entr
       expect(limit).toBeGreaterThanOrEqual(needed)
       // Not wasteful: past what the bundle needs, the per-op overhead and the call gas that earlier
       // ops may burn but these did not (the limit must cover every op using its whole callGasLimit).
-      const inner = ops.map(opInnerCallGas)
+      const ep = entryPointOfVersion(version)
+      const inner = ops.map(
+        (op) => ep.gas.executionGas(op, '0x') - ep.gas.verificationGas(op) - BUNDLE_PER_OP_OVERHEAD_GAS,
+      )
       let largest = 0n
       for (const g of inner) if (g > largest) largest = g
       const claimableUnused = inner.reduce((a, b) => a + b, 0n) - largest
       expect(limit - needed).toBeLessThan(25_000n * BigInt(ops.length) + claimableUnused)
 
-      const r = await bundleOps(chain, version, ops, { beneficiary })
+      const r = await bundleOps(chain, version, ops, { beneficiary, paymasterContext: '0x' })
       expect(r.receipt.status).toBe('success')
       expect(r.events.map((e) => e.success)).toEqual(ops.map(() => true))
       const tx = await chain.client.getTransaction({ hash: r.txHash })
@@ -260,7 +266,12 @@ describe.each(ENTRY_POINT_VERSIONS)('preVerificationGas on EntryPoint %s', (vers
     const callData = executeCallData(version, newOwner().address, 0n, toHex(new Uint8Array(600).fill(0xab)))
     // buildOp prices preVerificationGas with requiredPreVerificationGas for the dev chain spec.
     const { op } = await buildOp(chain, version, { owner, callData })
-    const required = requiredPreVerificationGas(op, chainSpecFor(chain.chainId))
+    const required = requiredPreVerificationGas(
+      op,
+      chainSpecFor(chain.chainId),
+      entryPointOfVersion(version).encodedOpForCalldata,
+      entryPointOfVersion(version).gas.preVerificationOverhead,
+    )
     expect(op.preVerificationGas).toBeGreaterThanOrEqual(required)
     expect(op.preVerificationGas - required).toBeLessThan(200n)
 

@@ -1,6 +1,8 @@
 import fc from 'fast-check'
 import { type Address, getAddress, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { entryPointOfVersion } from '../src/chain/entrypoint/registry.js'
+import { fromV06Struct, toV06Struct } from '../src/chain/entrypoint/v06-op.js'
 import { ENTRY_POINT_VERSIONS, entryPointAbi } from '../src/chain/entrypoint.js'
 import { packUserOp, type UserOperation, unpackUserOp, userOpHash } from '../src/chain/userop.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
@@ -115,6 +117,29 @@ describe('pack/unpack', () => {
   })
 })
 
+describe('v0.6 struct and v0.9 paymaster signature', () => {
+  it.each(Object.entries(SHAPES))(
+    'v0.6 round trips an op %s (no paymaster gas limits in v0.6)',
+    (_name, op) => {
+      const { paymasterVerificationGasLimit: _v, paymasterPostOpGasLimit: _p, ...v06 } = op
+      const s = toV06Struct(op)
+      expect(fromV06Struct(s)).toEqual(v06)
+      expect(s.paymasterAndData).toBe(
+        op.paymaster ? `${op.paymaster}${(op.paymasterData ?? '0x').slice(2)}` : '0x',
+      )
+    },
+  )
+
+  it('v0.9 packs paymasterSignature after paymasterData with its length and the magic, and unpacks it back', () => {
+    const op: UserOperation = { ...BARE, ...PAYMASTER_FIELDS, paymasterSignature: '0xaabbcc' }
+    const p = packUserOp(op)
+    expect(p.paymasterAndData.endsWith('01020304aabbcc000322e325a297439656')).toBe(true)
+    expect(unpackUserOp(p, { paymasterSignature: true })).toEqual(op)
+    // v0.7/v0.8 know no such suffix: it stays in paymasterData.
+    expect(unpackUserOp(p).paymasterData).toBe('0x01020304aabbcc000322e325a297439656')
+  })
+})
+
 let chain: TestChain
 beforeAll(async () => {
   chain = await startTestChain()
@@ -130,9 +155,10 @@ describe.each(ENTRY_POINT_VERSIONS)('userOpHash equals EntryPoint %s getUserOpHa
       address: entryPoint,
       abi: entryPointAbi(version),
       functionName: 'getUserOpHash',
-      args: [packUserOp(op)],
+      args: [entryPointOfVersion(version).toAbi(op)],
     })
     expect(userOpHash(op, entryPoint, chain.chainId, version)).toBe(onChain)
+    expect(entryPointOfVersion(version).hash(op, chain.chainId)).toBe(onChain)
   })
 
   it('ignores the signature and binds the chain id and the nonce', () => {
@@ -141,5 +167,24 @@ describe.each(ENTRY_POINT_VERSIONS)('userOpHash equals EntryPoint %s getUserOpHa
     expect(userOpHash({ ...BARE, signature: '0x99' }, entryPoint, chain.chainId, version)).toBe(h)
     expect(userOpHash(BARE, entryPoint, chain.chainId + 1, version)).not.toBe(h)
     expect(userOpHash({ ...BARE, nonce: 6n }, entryPoint, chain.chainId, version)).not.toBe(h)
+  })
+})
+
+describe('v0.9 paymasterSignature and the hash', () => {
+  const SIGNED: UserOperation = { ...BARE, ...PAYMASTER_FIELDS, paymasterSignature: `0x${'5a'.repeat(65)}` }
+
+  it('equals getUserOpHash with a paymaster signature, which the hash leaves out', async () => {
+    const ep = entryPointOfVersion('v0.9')
+    const onChain = await chain.client.readContract({
+      address: ep.address,
+      abi: ep.abi,
+      functionName: 'getUserOpHash',
+      args: [ep.toAbi(SIGNED)],
+    })
+    expect(ep.hash(SIGNED, chain.chainId)).toBe(onChain)
+    expect(ep.hash({ ...SIGNED, paymasterSignature: '0x1234' }, chain.chainId)).toBe(onChain)
+    // Without any signature the magic is not appended: a different hash, as on chain.
+    const { paymasterSignature: _s, ...unsigned } = SIGNED
+    expect(ep.hash(unsigned, chain.chainId)).not.toBe(onChain)
   })
 })

@@ -79,7 +79,7 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: nu
 }
 
 describe('conveyor dev', () => {
-  it('prints one ready line naming a chain with both EntryPoints; SIGINT stops it and its anvil', async () => {
+  it('prints one ready line naming a chain with all four EntryPoints and their factories; SIGINT stops it and its anvil', async () => {
     const chainPort = await freePort()
     const started = Date.now()
     const run = conveyor([
@@ -100,10 +100,17 @@ describe('conveyor dev', () => {
     if ('rpcUrl' in ready) expect(ready.rpcUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+/)
     expect(ready.nodeUrl).toBe(`http://127.0.0.1:${chainPort}`)
     expect(ready.entryPoints).toEqual({
+      'v0.6': ENTRY_POINTS['v0.6'].address,
       'v0.7': ENTRY_POINTS['v0.7'].address,
       'v0.8': ENTRY_POINTS['v0.8'].address,
+      'v0.9': ENTRY_POINTS['v0.9'].address,
     })
-    expect(Object.keys(ready.factories as object)).toEqual(['v0.7', 'v0.8'])
+    expect(Object.keys(ready.factories as object)).toEqual(['v0.6', 'v0.7', 'v0.8', 'v0.9'])
+    for (const address of Object.values(ready.factories as Record<string, `0x${string}`>)) {
+      expect(
+        (await createPublicClient({ transport: http(ready.nodeUrl as string) }).getCode({ address }))?.length,
+      ).toBeGreaterThan(2)
+    }
     const client = createPublicClient({ transport: http(ready.nodeUrl as string) })
     expect(await client.getChainId()).toBe(ready.chainId)
     for (const address of Object.values(ready.entryPoints as Record<string, `0x${string}`>)) {
@@ -227,8 +234,10 @@ describe('conveyor node', () => {
     const ready = await run.ready(30_000)
     expect(ready).toMatchObject({ event: 'ready', nodeUrl: chain.url, chainId: chain.chainId })
     expect(ready.entryPoints).toEqual({
+      'v0.6': ENTRY_POINTS['v0.6'].address,
       'v0.7': ENTRY_POINTS['v0.7'].address,
       'v0.8': ENTRY_POINTS['v0.8'].address,
+      'v0.9': ENTRY_POINTS['v0.9'].address,
     })
     // The mnemonic's first two accounts (anvil's well-known dev accounts) sign.
     expect(run.stdout()).toContain(

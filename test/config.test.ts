@@ -70,7 +70,12 @@ describe('defaults', () => {
     expect(cfg.bundle_base_fee_overhead_percent).toBe(27)
     expect(cfg.priority_fee_mode_kind).toBe('priority_fee_increase_percent')
     expect(cfg.bundle_max_send_interval_millis).toBeUndefined() // the chain spec decides
-    expect(cfg.entry_points).toEqual([ENTRY_POINTS['v0.7'].address, ENTRY_POINTS['v0.8'].address])
+    expect(cfg.entry_points).toEqual([
+      ENTRY_POINTS['v0.6'].address,
+      ENTRY_POINTS['v0.7'].address,
+      ENTRY_POINTS['v0.8'].address,
+      ENTRY_POINTS['v0.9'].address,
+    ])
     expect(cfg.min_stake_value).toBe(10n ** 18n)
     expect(cfg.pool.max_verification_gas).toBe(5_000_000n)
     expect(cfg.signer.redis_lock_ttl_millis).toBe(60_000)

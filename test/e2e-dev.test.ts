@@ -1,7 +1,7 @@
 import { createPublicClient, defineChain, http, parseEther } from 'viem'
 import { createBundlerClient } from 'viem/account-abstraction'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EntryPointVersion } from '../src/chain/entrypoint.js'
+import { ENTRY_POINT_VERSIONS, type EntryPointVersion } from '../src/chain/entrypoint.js'
 import { newOwner } from './harness/account.js'
 import { toSimpleAccount } from './harness/viem-account.js'
 import { conveyor, type Run } from './support/conveyor-process.js'
@@ -14,7 +14,7 @@ interface Ready {
   factories: Record<EntryPointVersion, `0x${string}`>
 }
 
-describe('viem bundler client against `conveyor dev` (1 s blocks)', () => {
+describe('viem bundler client against `conveyor dev` (1 s blocks), every EntryPoint', () => {
   let run: Run
   let ready: Ready
 
@@ -27,7 +27,7 @@ describe('viem bundler client against `conveyor dev` (1 s blocks)', () => {
     await run?.exited(15_000).catch(() => run.child.kill('SIGKILL'))
   })
 
-  it.each(['v0.7', 'v0.8'] as EntryPointVersion[])(
+  it.each(ENTRY_POINT_VERSIONS)(
     '%s: estimates, sends, and waits for the receipt of a SimpleAccount op',
     async (version) => {
       const chain = defineChain({

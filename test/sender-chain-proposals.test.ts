@@ -7,6 +7,7 @@ import type { Hash } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
 import { encodeBundleCall } from '../src/builder/handle-ops.js'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
+import { entryPointOfVersion } from '../src/chain/entrypoint/registry.js'
 import { bundleFees } from '../src/chain/fee-math.js'
 import { FeeEstimator } from '../src/chain/fees.js'
 import { bundleGasLimit } from '../src/chain/gas.js'
@@ -50,7 +51,7 @@ describe('bundle-level refusals', () => {
     const pooled = await rig.pool.dumpMempool(ep)
     const cost = (n: number) => {
       const first = pooled.slice(0, n)
-      const data = encodeBundleCall(V07, [{ ops: first }], rig!.signer.address)
+      const data = encodeBundleCall(entryPointOfVersion(V07), [{ ops: first }], rig!.signer.address)
       return (
         (bundleGasLimit(
           first.map((c) => c.op),

@@ -9,6 +9,7 @@ import {
 } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
+import { entryPointOfVersion } from '../src/chain/entrypoint/registry.js'
 import { ENTRY_POINT_VERSIONS, type EntryPointVersion, entryPointAbi } from '../src/chain/entrypoint.js'
 import type { UserOperation } from '../src/chain/userop.js'
 import { SIMULATION_BATCH_ADDRESS, simulateBatch } from '../src/sim/batch-call.js'
@@ -135,7 +136,10 @@ describe.each(ENTRY_POINT_VERSIONS)('Simulator.validateMany %s', (version: Entry
     expect(first?.codeHashes[chain.deployment.factories[version]]).toMatch(/^0x[0-9a-f]{64}$/)
     expect(viaPaymaster?.paymaster?.address).toBe(paymaster)
     expect(viaPaymaster?.codeHashes[paymaster]).toMatch(/^0x[0-9a-f]{64}$/)
-    expect(many[6]).toMatchObject({ ok: false, error: { message: 'invalid paymaster signature' } })
+    expect(many[6]).toMatchObject({
+      ok: false,
+      error: { message: expect.stringMatching(/paymaster signature/) },
+    })
   })
 
   it("keeps each op from seeing the others' state changes (one sender, one paymaster)", async () => {
@@ -183,8 +187,7 @@ describe.each(ENTRY_POINT_VERSIONS)('Simulator.validateMany %s', (version: Entry
     const blockNumber = await chain.client.getBlockNumber({ cacheTime: 0 })
     const { client, calls } = countingClient()
     const outcomes = await simulateBatch(client, {
-      entryPoint: ep(),
-      version,
+      ep: entryPointOfVersion(version),
       ops,
       blockNumber,
       gas: 1_100_000n,
@@ -201,7 +204,9 @@ describe.each(ENTRY_POINT_VERSIONS)('Simulator.validateMany %s', (version: Entry
       }),
     )
     expect(outcomes).toEqual(alone)
-    expect(outcomes.map((o) => o.ok)).toEqual([true, true, true, true, true]) // sigFailed is data
+    // sigFailed is data; v0.6's simulateValidation reverts with its result, which the module decodes.
+    const decoded = outcomes.map((o) => entryPointOfVersion(version).simulation.decodeValidation(o, ops[0]!))
+    expect(decoded.map((o) => o.ok)).toEqual([true, true, true, true, true])
   })
 
   it.each([
@@ -260,15 +265,9 @@ describe.each(ENTRY_POINT_VERSIONS)('Simulator.validateMany %s', (version: Entry
     })
   }
 
-  /** What the EntryPoint charges a sponsored op's paymaster up front. */
+  /** What the EntryPoint charges a sponsored op's paymaster up front (its version's formula). */
   function opPrefund(op: UserOperation): bigint {
-    const gas =
-      op.preVerificationGas +
-      op.verificationGasLimit +
-      op.callGasLimit +
-      (op.paymasterVerificationGasLimit ?? 0n) +
-      (op.paymasterPostOpGasLimit ?? 0n)
-    return gas * op.maxFeePerGas
+    return entryPointOfVersion(version).gas.requiredPrefundGas(op) * op.maxFeePerGas
   }
 
   async function deposit(v: EntryPointVersion, account: Address, amount: bigint) {

@@ -29,6 +29,7 @@ describe('validationData', () => {
     expect(parseValidationData(data)).toEqual({
       aggregator: '0x0000000000000000000000000000000000001234',
       sigFailed: false,
+      clock: 'timestamp',
       validUntil: 1000n,
       validAfter: 500n,
     })

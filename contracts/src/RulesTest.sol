@@ -1,23 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {PackedUserOp, UserOpV06} from "./UserOperations.sol";
+
 // Test-only entities for Conveyor's ERC-7562 rule table. An account, a factory and a paymaster that
 // each perform one configurable action during validation: an opcode, a storage access of a given
 // kind, a call, a create. The action travels in the op itself (the account's signature, the
 // factory's calldata, the paymaster's data) so every table case is one op and no setup transaction.
 // None of them checks signatures: they exercise the bundler's tracer and rules, not cryptography.
-
-struct RulesPackedUserOperation {
-    address sender;
-    uint256 nonce;
-    bytes initCode;
-    bytes callData;
-    bytes32 accountGasLimits;
-    uint256 preVerificationGas;
-    bytes32 gasFees;
-    bytes paymasterAndData;
-    bytes signature;
-}
 
 interface IRulesEntryPoint {
     function depositTo(address account) external payable;
@@ -241,11 +231,23 @@ contract RulesAccount is RulesActor {
 
     receive() external payable {}
 
-    function validateUserOp(RulesPackedUserOperation calldata userOp, bytes32, uint256 missingAccountFunds)
+    function validateUserOp(PackedUserOp calldata userOp, bytes32, uint256 missingAccountFunds)
         external
         returns (uint256)
     {
-        (uint256 kind, address target, uint256 arg) = decodeAction(userOp.signature);
+        return validate(userOp.signature, missingAccountFunds);
+    }
+
+    /** v0.6's validateUserOp: the same action, from the v0.6 struct. */
+    function validateUserOp(UserOpV06 calldata userOp, bytes32, uint256 missingAccountFunds)
+        external
+        returns (uint256)
+    {
+        return validate(userOp.signature, missingAccountFunds);
+    }
+
+    function validate(bytes calldata action, uint256 missingAccountFunds) private returns (uint256) {
+        (uint256 kind, address target, uint256 arg) = decodeAction(action);
         act(entryPoint, address(this), kind, target, arg);
         if (missingAccountFunds > 0) {
             (bool ok,) = payable(msg.sender).call{value: missingAccountFunds}("");
@@ -295,14 +297,28 @@ contract RulesPaymaster is RulesActor {
 
     receive() external payable {}
 
-    function validatePaymasterUserOp(RulesPackedUserOperation calldata userOp, bytes32, uint256)
+    function validatePaymasterUserOp(PackedUserOp calldata userOp, bytes32, uint256)
         external
-        returns (bytes memory context, uint256 validationData)
+        returns (bytes memory, uint256)
     {
-        (uint256 kind, address target, uint256 arg) = decodeAction(userOp.paymasterAndData[52:]);
-        act(entryPoint, userOp.sender, kind, target, arg);
+        return validate(userOp.sender, userOp.paymasterAndData[52:]);
+    }
+
+    /** v0.6: paymasterAndData has no gas limits, the action follows the address. */
+    function validatePaymasterUserOp(UserOpV06 calldata userOp, bytes32, uint256)
+        external
+        returns (bytes memory, uint256)
+    {
+        return validate(userOp.sender, userOp.paymasterAndData[20:]);
+    }
+
+    function validate(address sender, bytes calldata action) private returns (bytes memory, uint256) {
+        (uint256 kind, address target, uint256 arg) = decodeAction(action);
+        act(entryPoint, sender, kind, target, arg);
         return ("", 0);
     }
 
     function postOp(uint8, bytes calldata, uint256, uint256) external {}
+
+    function postOp(uint8, bytes calldata, uint256) external {}
 }

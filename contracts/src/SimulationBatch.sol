@@ -2,27 +2,11 @@
 pragma solidity ^0.8.28;
 
 // Conveyor's bundle re-simulation in one eth_call. Never deployed: the bundler places this code by
-// state override at a fixed unused address (src/sim/batch-call.ts), next to EntryPointSimulations'
-// code overridden at the EntryPoint, and calls simulateValidations with all the bundle's ops.
-// Each op runs in a self-call that always reverts, so every op sees the block's state, not the
+// state override at a fixed unused address (src/sim/batch-call.ts), next to whatever the
+// EntryPoint's simulation needs (v0.7+: EntryPointSimulations' code at the EntryPoint), and calls
+// simulateCalls with each op's simulateValidation calldata, encoded for its EntryPoint's version.
+// Each call runs in a self-call that always reverts, so every op sees the block's state, not the
 // changes of the ops simulated before it (nonces, deposits, deployed accounts, warm slots).
-
-/** The v0.7 and v0.8 PackedUserOperation (same layout in both). */
-struct BatchPackedUserOperation {
-    address sender;
-    uint256 nonce;
-    bytes initCode;
-    bytes callData;
-    bytes32 accountGasLimits;
-    uint256 preVerificationGas;
-    bytes32 gasFees;
-    bytes paymasterAndData;
-    bytes signature;
-}
-
-interface IBatchEntryPointSimulations {
-    function simulateValidation(BatchPackedUserOperation calldata userOp) external;
-}
 
 contract SimulationBatch {
     /** One op's simulateValidation: the return data when ok, else the revert data. */
@@ -37,52 +21,36 @@ contract SimulationBatch {
     error BatchFailed(uint256 index, bytes reason);
     error SelfCallOnly();
 
-    /** Fixed gas of one op outside the entities' limits: EntryPoint bookkeeping, copies, this loop. */
-    uint256 private constant OP_OVERHEAD = 300_000;
-
     /**
-     * Simulates ops in order while gas lasts: results has one entry per op that ran, a prefix of ops
-     * (the caller sends the rest again). An op only starts when the gas left covers its worst case,
-     * so no op fails for want of gas that a call of its own would have had.
+     * Runs the calls to `target` in order while gas lasts: results has one entry per call that
+     * ran, a prefix of calls (the caller sends the rest again). A call only starts when the gas left
+     * covers its worst case (gasNeeded, computed by the caller from the op's limits), so no op fails
+     * for want of gas that a call of its own would have had.
      */
-    function simulateValidations(address entryPoint, BatchPackedUserOperation[] calldata ops)
+    function simulateCalls(address target, bytes[] calldata calls, uint256[] calldata gasNeeded)
         external
         returns (Result[] memory results)
     {
-        results = new Result[](ops.length);
+        results = new Result[](calls.length);
         uint256 n;
-        for (; n < ops.length; n++) {
-            if (gasleft() < gasNeeded(ops[n]) + encodingReserve()) break;
-            try this.simulateOne(entryPoint, ops[n]) {
+        for (; n < calls.length; n++) {
+            if (gasleft() < gasNeeded[n] + encodingReserve()) break;
+            try this.simulateOne(target, calls[n]) {
                 revert BatchFailed(n, ""); // simulateOne always reverts
             } catch (bytes memory reason) {
                 results[n] = unwrap(n, reason);
             }
         }
         assembly {
-            mstore(results, n) // only the ops that ran
+            mstore(results, n) // only the calls that ran
         }
     }
 
-    /** Runs one simulation and reverts with its outcome, undoing its state changes. */
-    function simulateOne(address entryPoint, BatchPackedUserOperation calldata op) external {
+    /** Runs one call and reverts with its outcome, undoing its state changes. */
+    function simulateOne(address target, bytes calldata data) external {
         if (msg.sender != address(this)) revert SelfCallOnly();
-        (bool ok, bytes memory data) =
-            entryPoint.call(abi.encodeCall(IBatchEntryPointSimulations.simulateValidation, (op)));
-        revert Simulated(ok, data);
-    }
-
-    /**
-     * Worst case of one op: the factory and the account may each use verificationGasLimit, the
-     * paymaster its own limit; 63/64 of the gas passes down each of the three call levels.
-     */
-    function gasNeeded(BatchPackedUserOperation calldata op) private pure returns (uint256) {
-        uint256 verification = uint256(op.accountGasLimits) >> 128;
-        uint256 paymaster =
-            op.paymasterAndData.length >= 36 ? uint256(uint128(bytes16(op.paymasterAndData[20:36]))) : 0;
-        uint256 memoryCost = (op.initCode.length + op.callData.length + op.signature.length
-            + op.paymasterAndData.length) * 8;
-        return ((2 * verification + paymaster) * 67) / 63 + OP_OVERHEAD + memoryCost;
+        (bool ok, bytes memory ret) = target.call(data);
+        revert Simulated(ok, ret);
     }
 
     /** Enough to double the memory used so far: ABI-encoding the results copies them once. */

@@ -1,7 +1,6 @@
 import type { Address, Hex, PublicClient } from 'viem'
-import type { EntryPointVersion } from '../chain/entrypoint.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { decodeRevert, describeRevert, extractRevertData } from '../chain/revert.js'
-import { packUserOp } from '../chain/userop.js'
 import type { PoolOp } from '../pool/types.js'
 import { aggregatorAbi } from '../sim/aggregated-signature.js'
 import type { OpGroup } from './bundle.js'
@@ -22,7 +21,7 @@ export class Aggregation {
 
   constructor(
     private readonly client: PublicClient,
-    private readonly version: EntryPointVersion,
+    private readonly ep: EntryPointModule,
     private readonly recorder: ProposalRecorder,
   ) {}
 
@@ -49,21 +48,21 @@ export class Aggregation {
     const key = `${aggregator.toLowerCase()}:${ops.map((c) => c.hash).join(',')}`
     const seen = this.known.get(key)
     if (seen) return seen === 'failed' ? undefined : seen
-    const abi = aggregatorAbi(this.version)
+    const abi = aggregatorAbi(this.ep)
     let step = 'aggregateSignatures'
     try {
       const signature = (await this.client.readContract({
         address: aggregator,
         abi,
         functionName: 'aggregateSignatures',
-        args: [ops.map((c) => packUserOp(c.op))],
+        args: [ops.map((c) => this.ep.toAbi(c.op))],
       })) as Hex
       step = 'validateSignatures'
       const validationGas = await this.client.estimateContractGas({
         address: aggregator,
         abi,
         functionName: 'validateSignatures',
-        args: [ops.map((c) => packUserOp(bundledOp(c))), signature],
+        args: [ops.map((c) => this.ep.toAbi(bundledOp(c))), signature],
       })
       const group: OpGroup = { aggregator, ops, signature, validationGas }
       this.known.set(key, group)

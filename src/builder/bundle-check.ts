@@ -1,8 +1,14 @@
 import type { Address, Hex, PublicClient } from 'viem'
-import type { EntryPointVersion } from '../chain/entrypoint.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import type { Fees } from '../chain/fee-math.js'
 import { bundleGasLimit } from '../chain/gas.js'
-import { type DecodedRevert, decodeRevert, describeRevert, extractRevertData } from '../chain/revert.js'
+import {
+  type DecodedRevert,
+  decodeRevert,
+  describeRevert,
+  extractRevertData,
+  isEvmHalt,
+} from '../chain/revert.js'
 import type { PoolOp } from '../pool/types.js'
 import type { Logger } from '../util/log.js'
 import type { Aggregation } from './aggregation.js'
@@ -12,7 +18,7 @@ import { blameOf, entityAddress, type ProposalRecorder } from './proposal-report
 
 export interface BundleCheckInput {
   client: PublicClient
-  version: EntryPointVersion
+  ep: EntryPointModule
   entryPoint: Address
   signer: Address
   beneficiary: Address
@@ -72,13 +78,9 @@ export async function checkBundle(
     const groups = await x.aggregation.group(ops)
     ops = groups.flatMap((g) => g.ops)
     if (ops.length === 0) break
-    const data = encodeBundleCall(x.version, groups, x.beneficiary)
+    const data = encodeBundleCall(x.ep, groups, x.beneficiary)
     const aggregatorGas = groups.reduce((sum, g) => sum + (g.validationGas ?? 0n), 0n)
-    const gas =
-      bundleGasLimit(
-        ops.map((c) => c.op),
-        data,
-      ) + aggregatorGas
+    const gas = bundleGas(x.ep, ops, data) + aggregatorGas
     if (gas * x.fees.maxFeePerGas > x.costCap) {
       // Shed the lowest-paying op until the bundle fits the signer's purse.
       x.recorder.skip([{ hash: (ops[ops.length - 1] as PoolOp).hash, reason: 'balance_cap' }])
@@ -127,9 +129,21 @@ async function callBundle(x: BundleCheckInput, data: Hex, gas: bigint): Promise<
     return undefined
   } catch (err) {
     const revert = extractRevertData(err)
-    if (revert === undefined && !isExecutionRevert(err)) throw err // node trouble, not an op's fault
+    // Node trouble is thrown; a revert, or an exceptional halt (v0.6 halts when a postOp runs out
+    // of gas), is the bundle's.
+    if (revert === undefined && !isExecutionRevert(err) && !isEvmHalt(err)) throw err
     return revert ?? '0x'
   }
+}
+
+/** The bundle transaction's gas limit by the EntryPoint's rules, each op with its paymaster context. */
+function bundleGas(ep: EntryPointModule, ops: PoolOp[], data: Hex): bigint {
+  const context = new Map(ops.map((c) => [c.op, c.validation.paymasterContext]))
+  return bundleGasLimit(
+    ops.map((c) => c.op),
+    data,
+    (op) => ep.gas.executionGas(op, context.get(op)),
+  )
 }
 
 function dropFailedOp(

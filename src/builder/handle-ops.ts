@@ -1,7 +1,6 @@
-import { type Address, encodeFunctionData, type Hex, zeroAddress } from 'viem'
-import type { EntryPointVersion } from '../chain/entrypoint.js'
-import { entryPointAbi } from '../chain/entrypoint.js'
-import { packUserOp, type UserOperation } from '../chain/userop.js'
+import type { Address, Hex } from 'viem'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
+import type { UserOperation } from '../chain/userop.js'
 import type { PoolOp } from '../pool/types.js'
 import type { OpGroup } from './bundle.js'
 
@@ -11,20 +10,13 @@ export function bundledOp(c: PoolOp): UserOperation {
   return sig === undefined ? c.op : { ...c.op, signature: sig }
 }
 
-/** handleOps when no group has an aggregator, else handleAggregatedOps (plain ops under aggregator 0). */
-export function encodeBundleCall(version: EntryPointVersion, groups: OpGroup[], beneficiary: Address): Hex {
-  const abi = entryPointAbi(version)
-  const aggregated = groups.some((g) => g.aggregator)
-  if (!aggregated) {
-    const ops = groups.flatMap((g) => g.ops.map((c) => packUserOp(bundledOp(c))))
-    return encodeFunctionData({ abi, functionName: 'handleOps', args: [ops, beneficiary] })
-  }
-  const perAggregator = groups
-    .filter((g) => g.ops.length > 0)
-    .map((g) => ({
-      userOps: g.ops.map((c) => packUserOp(bundledOp(c))),
-      aggregator: g.aggregator ?? zeroAddress,
-      signature: g.signature ?? '0x',
-    }))
-  return encodeFunctionData({ abi, functionName: 'handleAggregatedOps', args: [perAggregator, beneficiary] })
+/**
+ * handleOps when no group has an aggregator, else handleAggregatedOps (plain ops under aggregator
+ * 0), in the ABI of the bundle's EntryPoint version.
+ */
+export function encodeBundleCall(ep: EntryPointModule, groups: OpGroup[], beneficiary: Address): Hex {
+  return ep.encodeBundle(
+    groups.map((g) => ({ aggregator: g.aggregator, signature: g.signature, ops: g.ops.map(bundledOp) })),
+    beneficiary,
+  )
 }

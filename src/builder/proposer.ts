@@ -1,6 +1,7 @@
 import type { Address, Hex, PublicClient } from 'viem'
 import type { ChainSpec } from '../chain/chain-spec.js'
-import { type EntryPointVersion, entryPointAbi, versionOf } from '../chain/entrypoint.js'
+import { entryPointFor } from '../chain/entrypoint/registry.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { bundleFees, type Fees, type PriorityFeeMode, requiredOpFees } from '../chain/fee-math.js'
 import type { Pool, PoolOp } from '../pool/types.js'
 import type { ValidationResult, Validator } from '../sim/types.js'
@@ -82,9 +83,28 @@ export class BundleProposer {
   }
 
   async propose(req: ProposeRequest): Promise<Proposal> {
-    const { settings } = this.deps
-    const version = versionOf(req.entryPoint)
-    if (!version) throw new RpcError(-32602, `unsupported entry point ${req.entryPoint}`)
+    const { settings, pool } = this.deps
+    const ep = entryPointFor(req.entryPoint)
+    if (!ep) throw new RpcError(-32602, `unsupported entry point ${req.entryPoint}`)
+    // The pool first: a sender asks every EntryPoint in turn, and one with nothing pooled should
+    // cost no fee reads.
+    const candidates = await pool.getOps({
+      entryPoint: req.entryPoint,
+      maxOps: settings.maxBundleSize * settings.overFetchFactor,
+      shardIndex: req.shardIndex,
+    })
+    if (candidates.length === 0) {
+      const fees = req.feeFloor ?? { maxFeePerGas: 0n, maxPriorityFeePerGas: 0n }
+      return {
+        kind: 'none',
+        reason: 'no_ops',
+        skipped: [],
+        rejected: [],
+        entityUpdates: [],
+        fees,
+        baseFee: 0n,
+      }
+    }
     const est = await this.deps.fees.estimate()
     const fees = bundleFees({
       baseFee: est.baseFee,
@@ -95,35 +115,32 @@ export class BundleProposer {
     })
     const recorder = new ProposalRecorder(fees, est.baseFee, this.log, this.metrics)
     try {
-      return await this.build(req, version, est, recorder)
+      return await this.build(req, ep, candidates, est, recorder)
     } finally {
-      await recorder.toPool(this.deps.pool, req.entryPoint)
+      await recorder.toPool(pool, req.entryPoint)
     }
   }
 
   private async build(
     req: ProposeRequest,
-    version: EntryPointVersion,
+    ep: EntryPointModule,
+    candidates: PoolOp[],
     est: { baseFee: bigint; blockNumber: bigint },
     recorder: ProposalRecorder,
   ): Promise<Proposal> {
-    const { pool, settings, client } = this.deps
+    const { settings, client } = this.deps
     const report = recorder.report
     const { fees } = report
     const none = (reason: NoBundleReason): Proposal => ({ kind: 'none', reason, ...report })
-
-    const candidates = await pool.getOps({
-      entryPoint: req.entryPoint,
-      maxOps: settings.maxBundleSize * settings.overFetchFactor,
-      shardIndex: req.shardIndex,
-    })
-    if (candidates.length === 0) return none('no_ops')
+    // The seed's "maximum gas usage" of an op, by its EntryPoint's rule (with its paymaster context).
+    const opGas = (c: PoolOp) => ep.gas.maxGas(c.op, c.validation.paymasterContext)
 
     const required = requiredOpFees(settings.priorityFeeMode, fees, est.baseFee)
     const picked = selectCandidates(candidates, {
       required,
       maxBundleGas: await this.maxBundleGas(),
       maxBundleSize: settings.maxBundleSize,
+      opGas,
     })
     recorder.skip(picked.skipped)
     if (picked.selected.length === 0) {
@@ -144,8 +161,12 @@ export class BundleProposer {
       this.log.info({ userOpHash: c.id, rule: c.rule, reason: c.message }, 'op conflicts with the bundle')
     }
     recorder.skip(crossed.skipped)
-    const deposits = await this.paymasterDeposits(version, req.entryPoint, crossed.kept)
-    const funded = applyPaymasterDeposits(crossed.kept, deposits)
+    const deposits = await this.paymasterDeposits(ep, crossed.kept)
+    const funded = applyPaymasterDeposits(
+      crossed.kept,
+      deposits,
+      (c) => ep.gas.requiredPrefundGas(c.op) * c.op.maxFeePerGas,
+    )
     recorder.skip(funded.skipped)
     for (const s of funded.skipped) {
       const c = crossed.kept.find((k) => k.hash === s.hash)
@@ -156,13 +177,13 @@ export class BundleProposer {
     const balance = await client.getBalance({ address: req.signer })
     const checked = await checkBundle(funded.kept, {
       client,
-      version,
+      ep,
       entryPoint: req.entryPoint,
       signer: req.signer,
       beneficiary: settings.beneficiary ?? req.signer,
       fees,
       costCap: balanceCap(balance, settings.maxBalancePercent),
-      aggregation: new Aggregation(client, version, recorder),
+      aggregation: new Aggregation(client, ep, recorder),
       recorder,
       log: this.log,
     })
@@ -173,7 +194,7 @@ export class BundleProposer {
 
     const ops = checked.groups.flatMap((g) => g.ops)
     const aggregatorGas = checked.groups.reduce((sum, g) => sum + (g.validationGas ?? 0n), 0n)
-    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee, aggregatorGas)
+    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee, aggregatorGas, opGas)
     if (economics.revenue < economics.cost) {
       this.log.info(
         { revenue: economics.revenue.toString(), cost: economics.cost.toString() },
@@ -184,7 +205,7 @@ export class BundleProposer {
 
     const bundle: Bundle = {
       entryPoint: req.entryPoint,
-      version,
+      version: ep.version,
       groups: checked.groups,
       tx: { to: req.entryPoint, data: checked.data, gas: checked.gas, ...fees },
       blockNumber: est.blockNumber,
@@ -201,11 +222,7 @@ export class BundleProposer {
     return ninety < this.deps.chainSpec.maxTransactionGas ? ninety : this.deps.chainSpec.maxTransactionGas
   }
 
-  private async paymasterDeposits(
-    version: EntryPointVersion,
-    entryPoint: Address,
-    ops: PoolOp[],
-  ): Promise<Map<string, bigint>> {
+  private async paymasterDeposits(ep: EntryPointModule, ops: PoolOp[]): Promise<Map<string, bigint>> {
     const paymasters = [
       ...new Set(ops.flatMap((c) => (c.op.paymaster ? [c.op.paymaster.toLowerCase()] : []))),
     ]
@@ -213,8 +230,8 @@ export class BundleProposer {
     await Promise.all(
       paymasters.map(async (pm) => {
         const balance = (await this.deps.client.readContract({
-          address: entryPoint,
-          abi: entryPointAbi(version),
+          address: ep.address,
+          abi: ep.abi,
           functionName: 'balanceOf',
           args: [pm as Address],
         })) as bigint

@@ -8,7 +8,15 @@ export interface CandidateLimits {
   required: RequiredOpFees
   maxBundleGas: bigint
   maxBundleSize: number
+  /**
+   * An op's maximum gas usage, summed against maxBundleGas: its EntryPoint's rule (the module's
+   * gas.maxGas with the paymaster context validation returned); default the v0.7+ rule.
+   */
+  opGas?: (c: PoolOp) => bigint
 }
+
+/** The v0.7+ rule: preVerificationGas plus every limit. */
+const packedOpGas = (c: PoolOp) => opMaxGas(c.op)
 
 /**
  * Chooses the bundle's candidates from the pool's best-first list (pure). One op per sender (its
@@ -50,7 +58,7 @@ export function selectCandidates(
       skipped.push({ hash: c.hash, reason: 'bundle_size' })
       continue
     }
-    const opGas = opMaxGas(c.op)
+    const opGas = (limits.opGas ?? packedOpGas)(c)
     if (gas + opGas > limits.maxBundleGas) {
       capped = true
       skipped.push({ hash: c.hash, reason: 'gas_cap' })
@@ -66,6 +74,8 @@ export function selectCandidates(
 export function applyPaymasterDeposits(
   ops: PoolOp[],
   deposits: ReadonlyMap<string, bigint>,
+  /** The prefund the op's EntryPoint takes from the deposit (wei); default the v0.7+ rule. */
+  prefund: (c: PoolOp) => bigint = (c) => opMaxCost(c.op),
 ): { kept: PoolOp[]; skipped: SkippedOp[] } {
   const remaining = new Map(deposits)
   const kept: PoolOp[] = []
@@ -77,7 +87,7 @@ export function applyPaymasterDeposits(
       continue
     }
     const left = remaining.get(pm) ?? 0n
-    const cost = opMaxCost(c.op)
+    const cost = prefund(c)
     if (cost > left) {
       skipped.push({ hash: c.hash, reason: 'paymaster_deposit' })
       continue
@@ -100,13 +110,15 @@ export function bundleEconomics(
   fees: Fees,
   baseFee: bigint,
   extraGas = 0n,
+  opGas: (c: PoolOp) => bigint = packedOpGas,
 ): { revenue: bigint; cost: bigint } {
   let revenue = 0n
   let gas = TX_INTRINSIC_GAS + calldataCost(calldata).gas + extraGas
   for (const c of ops) {
     const price = min(c.op.maxFeePerGas, baseFee + c.op.maxPriorityFeePerGas)
-    revenue += opMaxGas(c.op) * price
-    gas += opMaxGas(c.op) - c.op.preVerificationGas
+    const max = opGas(c)
+    revenue += max * price
+    gas += max - c.op.preVerificationGas
   }
   return { revenue, cost: gas * min(fees.maxFeePerGas, baseFee + fees.maxPriorityFeePerGas) }
 }

@@ -1,50 +1,40 @@
 import { encodeAbiParameters, type Hex, hexToBytes, size } from 'viem'
 import type { ChainSpec } from './chain-spec.js'
+import { BUNDLE_PER_OP_OVERHEAD_GAS, INNER_GAS_OVERHEAD, PACKED_GAS_RULES } from './entrypoint/gas-rules.js'
+import type { GasRules } from './entrypoint/types.js'
 import { PACKED_USER_OP_COMPONENTS, packUserOp, type UserOperation } from './userop.js'
 
 export const TX_INTRINSIC_GAS = 21_000n
-/** EntryPoint bookkeeping per op beyond the op's own limits (event, deposit accounting, loops). */
-export const BUNDLE_PER_OP_OVERHEAD_GAS = 10_000n
 /** EntryPoint bookkeeping per bundle (handleOps prologue, beneficiary payment). */
 export const BUNDLE_FIXED_OVERHEAD_GAS = 10_000n
-
-/** The gas the EntryPoint may charge an op for: every limit it sets, preVerificationGas included. */
-export function opMaxGas(op: UserOperation): bigint {
-  return (
-    op.preVerificationGas +
-    op.verificationGasLimit +
-    op.callGasLimit +
-    (op.paymasterVerificationGasLimit ?? 0n) +
-    (op.paymasterPostOpGasLimit ?? 0n)
-  )
-}
-
-/** The most the op can pay (its required prefund). */
-export function opMaxCost(op: UserOperation): bigint {
-  return opMaxGas(op) * op.maxFeePerGas
-}
-
-/** The EntryPoint's INNER_GAS_OVERHEAD: innerHandleOp insists on this much beyond call and postOp gas. */
-export const INNER_GAS_OVERHEAD = 10_000n
+export { BUNDLE_PER_OP_OVERHEAD_GAS, INNER_GAS_OVERHEAD }
 
 /**
- * The gas the EntryPoint must have left when it calls innerHandleOp, or the bundle reverts with
- * "AA95 out of gas": callGasLimit + paymasterPostOpGasLimit + INNER_GAS_OVERHEAD after two 63/64
- * cuts (EIP-150 on the call into innerHandleOp, then innerHandleOp's own `gasleft() * 63 / 64` check).
+ * The v0.7+ gas rules as plain functions (each EntryPoint version's rules are its module's `gas`,
+ * chain/entrypoint/gas-rules.ts): the gas the EntryPoint may charge an op for, every limit it sets.
+ */
+export function opMaxGas(op: UserOperation): bigint {
+  return PACKED_GAS_RULES.maxGas(op)
+}
+
+/** The most the op can pay (its required prefund), by the version's rules (default v0.7+). */
+export function opMaxCost(op: UserOperation, rules: GasRules = PACKED_GAS_RULES): bigint {
+  return rules.requiredPrefundGas(op) * op.maxFeePerGas
+}
+
+/**
+ * v0.7+: the gas the EntryPoint must have left when it calls innerHandleOp, or the bundle reverts
+ * with "AA95 out of gas": callGasLimit + paymasterPostOpGasLimit + INNER_GAS_OVERHEAD after two
+ * 63/64 cuts (EIP-150 on the call into innerHandleOp, then innerHandleOp's own `gasleft() * 63 / 64` check).
  */
 export function opInnerCallGas(op: UserOperation): bigint {
   const needed = op.callGasLimit + (op.paymasterPostOpGasLimit ?? 0n) + INNER_GAS_OVERHEAD
   return (needed * 4096n + 3968n) / 3969n // ceil(needed · 64² / 63²)
 }
 
-/** The gas an op may use inside the bundle transaction's execution (preVerificationGas excluded). */
+/** v0.7+: the gas an op may use inside the bundle transaction's execution (preVerificationGas excluded). */
 export function opExecutionGasLimit(op: UserOperation): bigint {
-  return (
-    op.verificationGasLimit +
-    (op.paymasterVerificationGasLimit ?? 0n) +
-    opInnerCallGas(op) +
-    BUNDLE_PER_OP_OVERHEAD_GAS
-  )
+  return PACKED_GAS_RULES.executionGas(op)
 }
 
 /** Calldata gas under EIP-2028 (4 per zero byte, 16 otherwise) and the EIP-7623 floor's token count. */
@@ -61,16 +51,20 @@ export function calldataCost(data: Hex): { gas: bigint; tokens: bigint } {
  * The bundle transaction's gas limit: intrinsic and calldata gas plus each op's execution limits,
  * and never less than the EIP-7623 calldata floor (10 gas per token).
  */
-export function bundleGasLimit(ops: UserOperation[], calldata: Hex): bigint {
+export function bundleGasLimit(
+  ops: readonly UserOperation[],
+  calldata: Hex,
+  executionGas: (op: UserOperation) => bigint = opExecutionGasLimit,
+): bigint {
   const data = calldataCost(calldata)
   let execution = BUNDLE_FIXED_OVERHEAD_GAS
-  for (const op of ops) execution += opExecutionGasLimit(op)
+  for (const op of ops) execution += executionGas(op)
   const standard = TX_INTRINSIC_GAS + data.gas + execution
   const floor = TX_INTRINSIC_GAS + data.tokens * 10n
   return standard > floor ? standard : floor
 }
 
-/** The op as it is encoded inside handleOps calldata (the ABI tuple), used for its calldata share. */
+/** The v0.7+ op as it is encoded inside handleOps calldata (the ABI tuple), used for its calldata share. */
 export function encodedOpForCalldata(op: UserOperation): Hex {
   return encodeAbiParameters([{ type: 'tuple', components: PACKED_USER_OP_COMPONENTS }], [packUserOp(op)])
 }
@@ -83,20 +77,29 @@ const allNonZero = (data: Hex): Hex => `0x${'ff'.repeat(size(data))}`
  * per-op overhead, and the calldata it adds to the bundle at EIP-2028 prices. (The EIP-7623 floor
  * binds only when a bundle's execution gas is small next to its data; bundleGasLimit covers it.)
  */
-export function requiredPreVerificationGas(op: UserOperation, spec: ChainSpec): bigint {
+export function requiredPreVerificationGas(
+  op: UserOperation,
+  spec: ChainSpec,
+  /** How the op's EntryPoint encodes it in handleOps (the module's encodedOpForCalldata); default v0.7+. */
+  encode: (op: UserOperation) => Hex = encodedOpForCalldata,
+  /** The version's unmeasured per-op gas (its module's gas.preVerificationOverhead). */
+  overhead = 0n,
+): bigint {
   // Price the preVerificationGas field, the signature and the paymaster data (which usually carries
   // the paymaster's signature) as if every byte were non-zero, so the requirement does not move
   // when the op gets its final PVG and signatures after estimation.
-  const encoded = encodedOpForCalldata({
+  const encoded = encode({
     ...op,
     preVerificationGas: PVG_FIELD_WORST_CASE,
     signature: allNonZero(op.signature),
     ...(op.paymasterData !== undefined ? { paymasterData: allNonZero(op.paymasterData) } : {}),
+    ...(op.paymasterSignature !== undefined ? { paymasterSignature: allNonZero(op.paymasterSignature) } : {}),
   })
   const words = BigInt(Math.ceil(size(encoded) / 32))
   return (
     spec.pvg.fixed / spec.pvg.expectedBundleSize +
     spec.pvg.perUserOp +
+    overhead +
     spec.pvg.perUserOpWord * words +
     calldataCost(encoded).gas
   )

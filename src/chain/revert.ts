@@ -55,8 +55,10 @@ const MAX_ERROR_DEPTH = 12
 
 /** Every custom error the EntryPoints and the sample contracts around them declare. */
 const ARTIFACTS_WITH_ERRORS: Record<string, string[]> = {
+  'aa-v06': ['EntryPoint', 'SimpleAccount', 'VerifyingPaymaster', 'TokenPaymaster'],
   'aa-v07': ['EntryPoint', 'EntryPointSimulations', 'SimpleAccount', 'VerifyingPaymaster', 'TokenPaymaster'],
   'aa-v08': ['EntryPoint', 'EntryPointSimulations', 'SimpleAccount', 'Simple7702Account', 'SenderCreator'],
+  'aa-v09': ['EntryPoint', 'EntryPointSimulations', 'SimpleAccount', 'Simple7702Account', 'SenderCreator'],
 }
 
 let knownErrors: Abi | undefined
@@ -156,6 +158,29 @@ export function extractRevertData(err: unknown): Hex | undefined {
     if (!empty && isRevertWithoutData(o)) empty = true
   }
   return empty ? '0x' : undefined
+}
+
+/**
+ * Whether a failed call's error is the EVM halting exceptionally (out of gas, an invalid opcode, a
+ * returndatacopy out of bounds, …) rather than the node failing: such a call carries no revert data.
+ * EntryPoint v0.6 halts this way when a postOp runs out of gas (its catch copies 32 bytes of an empty
+ * revert).
+ */
+export function isEvmHalt(err: unknown): boolean {
+  const seen = new Set<unknown>()
+  for (
+    let e = err, depth = 0;
+    e && typeof e === 'object' && depth <= MAX_ERROR_DEPTH && !seen.has(e);
+    depth++
+  ) {
+    seen.add(e)
+    const o = e as { details?: unknown; message?: unknown; cause?: unknown }
+    const text = `${typeof o.details === 'string' ? o.details : ''} ${typeof o.message === 'string' ? o.message : ''}`
+    if (/EVM error|out of gas|invalid opcode|invalid jump|stack (underflow|overflow)|OutOfOffset/i.test(text))
+      return true
+    e = o.cause
+  }
+  return false
 }
 
 function hexIn(value: unknown): Hex | undefined {

@@ -1,19 +1,12 @@
-import {
-  type Address,
-  concat,
-  encodeAbiParameters,
-  getAddress,
-  type Hex,
-  hashTypedData,
-  keccak256,
-  pad,
-  size,
-  slice,
-  toHex,
-} from 'viem'
-import type { EntryPointVersion } from './entrypoint.js'
+import { type Address, concat, getAddress, type Hex, pad, size, slice, toHex } from 'viem'
 
-/** A user operation in the unpacked form of the ERC-4337 JSON-RPC (v0.7 and v0.8). */
+/**
+ * A user operation as Conveyor holds it, for every EntryPoint version: the unpacked form of the
+ * ERC-4337 JSON-RPC. A v0.6 op keeps its `initCode` as factory + factoryData and its
+ * `paymasterAndData` as paymaster + paymasterData (it has no paymaster gas limits); only v0.9 ops
+ * carry a separate `paymasterSignature`. Each version's module (chain/entrypoint/) packs, hashes
+ * and prices it the way its EntryPoint does. Plain data: it crosses process boundaries as is.
+ */
 export interface UserOperation {
   sender: Address
   nonce: bigint
@@ -29,8 +22,20 @@ export interface UserOperation {
   paymasterVerificationGasLimit?: bigint
   paymasterPostOpGasLimit?: bigint
   paymasterData?: Hex
+  /**
+   * v0.9: the paymaster's signature, signed in parallel with the user's and not covered by the
+   * userOpHash. Packed as `paymasterSignature ‖ uint16(length) ‖ PAYMASTER_SIG_MAGIC` after paymasterData.
+   */
+  paymasterSignature?: Hex
   signature: Hex
 }
+
+/** keccak256("PaymasterSignature")[:8]: marks a v0.9 paymasterAndData that ends with a paymaster signature. */
+export const PAYMASTER_SIG_MAGIC: Hex = '0x22e325a297439656'
+/** paymaster (20) + verification gas (16) + postOp gas (16). */
+export const PAYMASTER_DATA_OFFSET = 52
+/** uint16 length + the 8-byte magic. */
+export const PAYMASTER_SUFFIX_LEN = 10
 
 /** The on-chain `PackedUserOperation` struct of v0.7+. */
 export interface PackedUserOperation {
@@ -68,7 +73,25 @@ export function paymasterAndDataOf(op: UserOperation): Hex {
     pad(toHex(op.paymasterVerificationGasLimit ?? 0n), { size: 16 }),
     pad(toHex(op.paymasterPostOpGasLimit ?? 0n), { size: 16 }),
     op.paymasterData ?? '0x',
+    paymasterSignatureSuffix(op.paymasterSignature),
   ])
+}
+
+function paymasterSignatureSuffix(signature: Hex | undefined): Hex {
+  if (signature === undefined) return '0x'
+  return concat([signature, pad(toHex(size(signature)), { size: 2 }), PAYMASTER_SIG_MAGIC])
+}
+
+/**
+ * The length of the paymaster signature a v0.9 paymasterAndData ends with (0 when it ends with
+ * none), as the v0.9 EntryPoint reads it; undefined when the length field points before paymasterData.
+ */
+export function paymasterSignatureLength(paymasterAndData: Hex): number | undefined {
+  const len = size(paymasterAndData)
+  if (len < PAYMASTER_DATA_OFFSET + PAYMASTER_SUFFIX_LEN) return 0
+  if (slice(paymasterAndData, len - 8).toLowerCase() !== PAYMASTER_SIG_MAGIC) return 0
+  const sigLen = Number(BigInt(slice(paymasterAndData, len - PAYMASTER_SUFFIX_LEN, len - 8)))
+  return sigLen > len - PAYMASTER_DATA_OFFSET - PAYMASTER_SUFFIX_LEN ? undefined : sigLen
 }
 
 export function packUserOp(op: UserOperation): PackedUserOperation {
@@ -85,7 +108,14 @@ export function packUserOp(op: UserOperation): PackedUserOperation {
   }
 }
 
-export function unpackUserOp(p: PackedUserOperation): UserOperation {
+/**
+ * The op of a PackedUserOperation. With `paymasterSignature` (v0.9), a signature suffix at the end of
+ * paymasterAndData becomes the op's paymasterSignature, so packing it again yields the same bytes.
+ */
+export function unpackUserOp(
+  p: PackedUserOperation,
+  opts: { paymasterSignature?: boolean } = {},
+): UserOperation {
   const [verificationGasLimit, callGasLimit] = unpackU128Pair(p.accountGasLimits)
   const [maxPriorityFeePerGas, maxFeePerGas] = unpackU128Pair(p.gasFees)
   const op: UserOperation = {
@@ -108,6 +138,12 @@ export function unpackUserOp(p: PackedUserOperation): UserOperation {
     op.paymasterVerificationGasLimit = BigInt(slice(p.paymasterAndData, 20, 36))
     op.paymasterPostOpGasLimit = BigInt(slice(p.paymasterAndData, 36, 52))
     op.paymasterData = size(p.paymasterAndData) > 52 ? slice(p.paymasterAndData, 52) : '0x'
+    const sigLen = opts.paymasterSignature ? paymasterSignatureLength(p.paymasterAndData) : 0
+    if (sigLen) {
+      const end = size(p.paymasterAndData) - PAYMASTER_SUFFIX_LEN
+      op.paymasterSignature = slice(p.paymasterAndData, end - sigLen, end)
+      op.paymasterData = end - sigLen > 52 ? slice(p.paymasterAndData, 52, end - sigLen) : '0x'
+    }
   }
   return op
 }
@@ -125,66 +161,4 @@ export const PACKED_USER_OP_COMPONENTS = [
   { name: 'signature', type: 'bytes' },
 ] as const
 
-const V08_TYPES = {
-  PackedUserOperation: PACKED_USER_OP_COMPONENTS.filter((c) => c.name !== 'signature'),
-} as const
-
-/**
- * The userOpHash as the EntryPoint computes it: v0.7 hashes the packed fields with the entry point
- * and chain id; v0.8 is the EIP-712 typed-data hash (domain "ERC4337", version "1").
- */
-export function userOpHash(
-  op: UserOperation,
-  entryPoint: Address,
-  chainId: number,
-  version: EntryPointVersion,
-): Hex {
-  const p = packUserOp(op)
-  if (version === 'v0.7') {
-    const inner = keccak256(
-      encodeAbiParameters(
-        [
-          { type: 'address' },
-          { type: 'uint256' },
-          { type: 'bytes32' },
-          { type: 'bytes32' },
-          { type: 'bytes32' },
-          { type: 'uint256' },
-          { type: 'bytes32' },
-          { type: 'bytes32' },
-        ],
-        [
-          p.sender,
-          p.nonce,
-          keccak256(p.initCode),
-          keccak256(p.callData),
-          p.accountGasLimits,
-          p.preVerificationGas,
-          p.gasFees,
-          keccak256(p.paymasterAndData),
-        ],
-      ),
-    )
-    return keccak256(
-      encodeAbiParameters(
-        [{ type: 'bytes32' }, { type: 'address' }, { type: 'uint256' }],
-        [inner, entryPoint, BigInt(chainId)],
-      ),
-    )
-  }
-  return hashTypedData({
-    domain: { name: 'ERC4337', version: '1', chainId, verifyingContract: entryPoint },
-    types: V08_TYPES,
-    primaryType: 'PackedUserOperation',
-    message: {
-      sender: p.sender,
-      nonce: p.nonce,
-      initCode: p.initCode,
-      callData: p.callData,
-      accountGasLimits: p.accountGasLimits,
-      preVerificationGas: p.preVerificationGas,
-      gasFees: p.gasFees,
-      paymasterAndData: p.paymasterAndData,
-    },
-  })
-}
+export { userOpHash } from './entrypoint/hash.js'

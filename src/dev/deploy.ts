@@ -40,33 +40,55 @@ function create2Plan(salt: Hex, initCode: Hex, gas: bigint): Create2Plan {
   }
 }
 
-export function plannedDeployment(): { plans: Create2Plan[]; deployment: Deployment } {
-  const plans: Create2Plan[] = []
-  const entryPoints = {} as Record<EntryPointVersion, Address>
-  const factories = {} as Record<EntryPointVersion, Address>
-  for (const v of ENTRY_POINT_VERSIONS) {
-    const ep = create2Plan(ENTRY_POINTS[v].salt, entryPointArtifact(v, 'EntryPoint').bytecode, 8_000_000n)
-    if (ep.address !== ENTRY_POINTS[v].address) {
-      throw new Error(
-        `EntryPoint ${v} artifact yields ${ep.address}, not the canonical ${ENTRY_POINTS[v].address}`,
-      )
-    }
-    const factoryInit = concat([
-      entryPointArtifact(v, 'SimpleAccountFactory').bytecode,
-      encodeAbiParameters([{ type: 'address' }], [ep.address]),
-    ])
-    const factory = create2Plan(ZERO_SALT, factoryInit, 5_000_000n)
-    plans.push(ep, factory)
-    entryPoints[v] = ep.address
-    factories[v] = factory.address
-  }
-  return { plans, deployment: { entryPoints, factories } }
+export interface DeploymentPlan {
+  /** Contracts whose init code lands at their address through the CREATE2 deployer (first round). */
+  entryPoints: Create2Plan[]
+  /**
+   * EntryPoints whose npm init code does not reproduce the canonical address (v0.9.0-rc.1): their
+   * constructor is run at the canonical address instead (placeAtCanonical).
+   */
+  placed: { version: EntryPointVersion; address: Address; initCode: Hex }[]
+  /** The SimpleAccountFactories, after every EntryPoint has code (their constructors call it). */
+  factories: Create2Plan[]
+  deployment: Deployment
 }
 
+export function plannedDeployment(): DeploymentPlan {
+  const plan: DeploymentPlan = {
+    entryPoints: [],
+    placed: [],
+    factories: [],
+    deployment: { entryPoints: {}, factories: {} } as Deployment,
+  }
+  for (const v of ENTRY_POINT_VERSIONS) {
+    const spec = ENTRY_POINTS[v]
+    const initCode = entryPointArtifact(v, 'EntryPoint').bytecode
+    const ep = create2Plan(spec.salt, initCode, 8_000_000n)
+    if (spec.create2Reproducible) {
+      if (ep.address !== spec.address) {
+        throw new Error(`EntryPoint ${v} artifact yields ${ep.address}, not the canonical ${spec.address}`)
+      }
+      plan.entryPoints.push(ep)
+    } else plan.placed.push({ version: v, address: spec.address, initCode })
+    const factoryInit = concat([
+      entryPointArtifact(v, 'SimpleAccountFactory').bytecode,
+      encodeAbiParameters([{ type: 'address' }], [spec.address]),
+    ])
+    const factory = create2Plan(ZERO_SALT, factoryInit, 5_000_000n)
+    plan.factories.push(factory)
+    plan.deployment.entryPoints[v] = spec.address
+    plan.deployment.factories[v] = factory.address
+  }
+  return plan
+}
+
+type DevClient = ReturnType<typeof createPublicClient>
+
 /**
- * Deploys the canonical EntryPoints and their SimpleAccountFactories through the CREATE2 deployer,
- * from an unlocked dev account. Idempotent: contracts already present are left alone. All
- * transactions go out at once (consecutive nonces) so an interval-mining chain needs one block.
+ * Deploys the canonical EntryPoints (v0.6 to v0.9) and their SimpleAccountFactories, from an
+ * unlocked dev account. Idempotent: contracts already present are left alone. Each round's
+ * transactions go out at once (consecutive nonces) so an interval-mining chain needs one block per
+ * round: the EntryPoints first, then the factories (their constructors call the EntryPoint).
  */
 export async function deployCanonical(nodeUrl: string, from?: Address): Promise<Deployment> {
   const transport = http(nodeUrl)
@@ -81,32 +103,73 @@ export async function deployCanonical(nodeUrl: string, from?: Address): Promise<
     )[0]
   if (!sender) throw new Error('the dev node has no unlocked account to deploy from')
   const wallet = createWalletClient({ transport, account: sender })
-  const { plans, deployment } = plannedDeployment()
+  const plan = plannedDeployment()
 
-  let nonce = await pub.getTransactionCount({ address: sender, blockTag: 'pending' })
-  const hashes: Hash[] = []
-  for (const plan of plans) {
-    const code = await pub.getCode({ address: plan.address })
-    if (code && code !== '0x') continue
-    hashes.push(
-      await wallet.sendTransaction({
-        chain: null,
-        to: CREATE2_DEPLOYER,
-        data: plan.data,
-        gas: plan.gas,
-        nonce: nonce++,
-      }),
-    )
+  const send = async (txs: { to: Address; data: Hex; gas: bigint }[]) => {
+    let nonce = await pub.getTransactionCount({ address: sender, blockTag: 'pending' })
+    const hashes: Hash[] = []
+    for (const tx of txs) hashes.push(await wallet.sendTransaction({ chain: null, ...tx, nonce: nonce++ }))
+    for (const hash of hashes) {
+      const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: 30_000 })
+      if (receipt.status !== 'success') throw new Error(`deployment transaction ${hash} reverted`)
+    }
   }
-  for (const hash of hashes) {
-    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: 30_000 })
-    if (receipt.status !== 'success') throw new Error(`deployment transaction ${hash} reverted`)
+  const missing = async (address: Address) => {
+    const code = await pub.getCode({ address })
+    return !code || code === '0x'
   }
-  for (const plan of plans) {
-    const code = await pub.getCode({ address: plan.address })
-    if (!code || code === '0x') throw new Error(`no code at ${plan.address} after deployment`)
+
+  const placing: { address: Address; runtime: Hex }[] = []
+  for (const p of plan.placed) {
+    if (await missing(p.address))
+      placing.push({ address: p.address, runtime: await prepareAtCanonical(pub, p) })
   }
-  return deployment
+  const create2 = async (plans: Create2Plan[]) => {
+    const txs = []
+    for (const p of plans)
+      if (await missing(p.address)) txs.push({ to: CREATE2_DEPLOYER, data: p.data, gas: p.gas })
+    return txs
+  }
+  await send([
+    ...(await create2(plan.entryPoints)),
+    ...placing.map((p) => ({ to: p.address, data: '0x' as Hex, gas: CONSTRUCTOR_GAS })),
+  ])
+  for (const p of placing) await setCode(pub, p.address, p.runtime)
+  await send(await create2(plan.factories))
+
+  for (const address of [
+    ...Object.values(plan.deployment.entryPoints),
+    ...Object.values(plan.deployment.factories),
+  ]) {
+    if (await missing(address)) throw new Error(`no code at ${address} after deployment`)
+  }
+  return plan.deployment
+}
+
+const CONSTRUCTOR_GAS = 15_000_000n
+
+/**
+ * Runs an EntryPoint's constructor at its canonical address, for a package whose init code does not
+ * land there through CREATE2 (v0.9.0-rc.1): the init code is placed at the address as code, with the
+ * nonce a freshly created contract has (1), so that what the constructor creates (the
+ * SenderCreator, whose own immutable is the EntryPoint) and computes (immutables, the EIP-712
+ * domain) is what a real deployment at that address would give. An eth_call of it returns the
+ * runtime code; the caller then sends the same call as a transaction (it creates the
+ * SenderCreator and writes the constructor's storage) and places that runtime code.
+ */
+async function prepareAtCanonical(pub: DevClient, p: { address: Address; initCode: Hex }): Promise<Hex> {
+  await pub.request({ method: 'anvil_setNonce' as never, params: [p.address, '0x1'] as never })
+  await setCode(pub, p.address, p.initCode)
+  const runtime = (await pub.request({
+    method: 'eth_call',
+    params: [{ to: p.address, data: '0x', gas: toHex(CONSTRUCTOR_GAS) }, 'latest'],
+  } as never)) as Hex
+  if (!runtime || runtime === '0x') throw new Error(`the constructor at ${p.address} returned no code`)
+  return runtime
+}
+
+async function setCode(pub: DevClient, address: Address, code: Hex): Promise<void> {
+  await pub.request({ method: 'anvil_setCode' as never, params: [address, code] as never })
 }
 
 /** Sets each address's balance on a dev node (anvil). */

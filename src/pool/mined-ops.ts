@@ -1,6 +1,5 @@
 import {
   type Address,
-  decodeFunctionData,
   getAddress,
   type Hash,
   type Hex,
@@ -9,11 +8,11 @@ import {
   parseEventLogs,
   type TransactionReceipt,
 } from 'viem'
-import { entryPointAbi, versionOf } from '../chain/entrypoint.js'
-import { type PackedUserOperation, type UserOperation, unpackUserOp } from '../chain/userop.js'
+import { entryPointFor } from '../chain/entrypoint/registry.js'
+import type { UserOperation } from '../chain/userop.js'
 import type { MinedOpInfo } from './types.js'
 
-/** The EntryPoint events the tracker reads; identical in v0.7 and v0.8. */
+/** The EntryPoint events the tracker reads; identical in v0.6 to v0.9. */
 export const ENTRY_POINT_EVENTS = parseAbi([
   'event UserOperationEvent(bytes32 indexed userOpHash, address indexed sender, address indexed paymaster, uint256 nonce, bool success, uint256 actualGasCost, uint256 actualGasUsed)',
   'event BeforeExecution()',
@@ -78,21 +77,9 @@ export function minedOpsFromReceipt(
 
 function decodeOps(to: Address | undefined, input: Hex | undefined): Map<string, UserOperation> {
   const ops = new Map<string, UserOperation>()
-  const version = to ? versionOf(to) : undefined
-  if (!version || !input) return ops
-  try {
-    const { functionName, args } = decodeFunctionData({ abi: entryPointAbi(version), data: input })
-    let packed: PackedUserOperation[] = []
-    if (functionName === 'handleOps') packed = (args?.[0] ?? []) as PackedUserOperation[]
-    else if (functionName === 'handleAggregatedOps') {
-      packed = ((args?.[0] ?? []) as { userOps: PackedUserOperation[] }[]).flatMap((g) => g.userOps)
-    }
-    for (const p of packed) {
-      const op = unpackUserOp(p)
-      ops.set(opKey(op.sender, op.nonce), op)
-    }
-  } catch {
-    // Not a direct EntryPoint call we can decode: the ops stay unknown, their events still count.
-  }
+  const ep = to ? entryPointFor(to) : undefined
+  // Not a direct call to an EntryPoint we can decode: the ops stay unknown, their events still count.
+  if (!ep || !input) return ops
+  for (const op of ep.decodeBundle(input) ?? []) ops.set(opKey(op.sender, op.nonce), op)
   return ops
 }

@@ -1,7 +1,8 @@
 import { type Address, getAddress, type Hash, type PublicClient, zeroAddress } from 'viem'
 import { BlockWatcher } from '../chain/block-watcher.js'
-import { entryPointAbi, versionOf } from '../chain/entrypoint.js'
-import { type UserOperation, userOpHash } from '../chain/userop.js'
+import { entryPointFor } from '../chain/entrypoint/registry.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
+import type { UserOperation } from '../chain/userop.js'
 import type { Validator } from '../sim/types.js'
 import { RpcCode, RpcError } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
@@ -45,7 +46,7 @@ interface BlockRecord {
 
 interface EntryPointState {
   address: Address
-  version: NonNullable<ReturnType<typeof versionOf>>
+  module: EntryPointModule
   mempool: Mempool
   reputation: Reputation
 }
@@ -73,11 +74,11 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
     this.validator = o.validator
     this.log = o.logger ?? silentLogger
     for (const a of o.entryPoints) {
-      const version = versionOf(a)
-      if (!version) throw new Error(`unknown EntryPoint ${a}: Conveyor serves v0.7 and v0.8`)
+      const module = entryPointFor(a)
+      if (!module) throw new Error(`unknown EntryPoint ${a}: Conveyor serves v0.6, v0.7, v0.8 and v0.9`)
       this.eps.set(a.toLowerCase(), {
         address: getAddress(a),
-        version,
+        module,
         mempool: new Mempool(getAddress(a), this.settings.numShards),
         reputation: new Reputation(this.settings.reputation),
       })
@@ -152,7 +153,7 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
 
   async addOp(entryPoint: Address, op: UserOperation): Promise<Hash> {
     const ep = this.ep(entryPoint)
-    const hash = userOpHash(op, ep.address, this.settings.chainId, ep.version)
+    const hash = ep.module.hash(op, this.settings.chainId)
     if (ep.mempool.get(hash))
       throw new RpcError(RpcCode.InvalidParams, `user operation ${hash} is already in the mempool`)
     const validation = await this.validator.validate(ep.address, op)
@@ -287,7 +288,7 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
     const ep = this.ep(entryPoint)
     const info = (await this.client.readContract({
       address: ep.address,
-      abi: entryPointAbi(ep.version),
+      abi: ep.module.abi,
       functionName: 'getDepositInfo',
       args: [address],
     })) as { staked: boolean; stake: bigint; unstakeDelaySec: number | bigint }

@@ -1,7 +1,8 @@
 import type { Address } from 'viem'
 import type { PoolDebug } from '../pool/types.js'
-import { encodeUserOp, quantity } from './encode.js'
+import { quantity } from './encode.js'
 import { entryPointParser } from './entry-point-param.js'
+import { encodeOpFor } from './eth.js'
 import type { MethodTable } from './methods.js'
 import { addressSchema, parseParam, positional, reputationEntriesSchema } from './params.js'
 
@@ -42,7 +43,7 @@ export function registerDebug(table: MethodTable, deps: DebugDeps): void {
     async (params) => {
       const ep = entryPoint(positional(params, 1, 1)[0], 0)
       const ops = await pool.dumpMempool(ep)
-      return ops.map((o) => encodeUserOp(o.op))
+      return ops.map((o) => encodeOpFor(ep, o.op))
     },
     debug,
   )

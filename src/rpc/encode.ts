@@ -1,7 +1,7 @@
 import { type Address, type Hex, toHex } from 'viem'
 import type { UserOperation } from '../chain/userop.js'
 
-/** Output side of the RPC: bigints become 0x-quantities, absent optional fields are omitted. */
+/** Output side of the RPC: bigints become 0x-quantities, absent optional fields are omitted (v0.7+ shape; op-shapes.ts has each version's). */
 
 export type RpcUserOperation = {
   sender: Address
@@ -18,6 +18,8 @@ export type RpcUserOperation = {
   paymasterVerificationGasLimit?: Hex
   paymasterPostOpGasLimit?: Hex
   paymasterData?: Hex
+  /** v0.9 only. */
+  paymasterSignature?: Hex
   signature: Hex
 }
 

@@ -1,18 +1,14 @@
 import { type Address, getAddress, type Hash } from 'viem'
+import { entryPointFor } from '../chain/entrypoint/registry.js'
+import type { UserOperation } from '../chain/userop.js'
 import type { MinedOpInfo, Pool, PoolQuery } from '../pool/types.js'
 import type { GasEstimator } from '../sim/types.js'
-import { encodeUserOp, quantity, toWire } from './encode.js'
+import { quantity, toWire } from './encode.js'
 import { entryPointParser } from './entry-point-param.js'
 import type { MethodTable } from './methods.js'
 import type { MinedUserOperationReceipt, OpLookup } from './op-lookup.js'
-import {
-  hashSchema,
-  parseParam,
-  positional,
-  stateOverrideSchema,
-  userOperationDraftSchema,
-  userOperationSchema,
-} from './params.js'
+import { opCodec } from './op-shapes.js'
+import { hashSchema, parseParam, positional, stateOverrideSchema } from './params.js'
 import { CLIENT_VERSION } from './version.js'
 
 export interface EthDeps {
@@ -55,7 +51,23 @@ function chainReceipt(r: MinedUserOperationReceipt) {
   }
 }
 
-/** The eth_* and web3_* methods of the ERC-4337 bundler RPC (v0.7/v0.8 unpacked ops). */
+/** An op in the wire shape of its EntryPoint's version. */
+export function encodeOpFor(entryPoint: Address, op: UserOperation) {
+  return opCodec(served(entryPoint)).encode(op)
+}
+
+/** The module of an EntryPoint the RPC already checked it serves. */
+function served(entryPoint: Address) {
+  const ep = entryPointFor(entryPoint)
+  if (!ep) throw new Error(`no module for EntryPoint ${entryPoint}`)
+  return ep
+}
+
+/**
+ * The eth_* and web3_* methods of the ERC-4337 bundler RPC. Ops come and go in the shape of their
+ * EntryPoint's version (v0.6 packed fields, v0.7+ unpacked, v0.9 with paymasterSignature): the
+ * EntryPoint parameter is read first and chooses the codec.
+ */
 export function registerEth(table: MethodTable, deps: EthDeps): void {
   const { pool, estimator, lookup } = deps
   const entryPoints = deps.entryPoints.map((a) => getAddress(a))
@@ -78,15 +90,15 @@ export function registerEth(table: MethodTable, deps: EthDeps): void {
 
   table.register('eth_sendUserOperation', async (params) => {
     const p = positional(params, 2, 2)
-    const op = parseParam(userOperationSchema, p[0], 0)
     const ep = entryPoint(p[1], 1)
+    const op = opCodec(served(ep)).parseOp(p[0], 0)
     return pool.addOp(ep, op)
   })
 
   table.register('eth_estimateUserOperationGas', async (params) => {
     const p = positional(params, 2, 3)
-    const op = parseParam(userOperationDraftSchema, p[0], 0)
     const ep = entryPoint(p[1], 1)
+    const op = opCodec(served(ep)).parseDraft(p[0], 0)
     const overrides =
       p[2] === undefined || p[2] === null ? undefined : parseParam(stateOverrideSchema, p[2], 2)
     const est = await estimator.estimate(ep, op, overrides)
@@ -108,7 +120,7 @@ export function registerEth(table: MethodTable, deps: EthDeps): void {
     const mined = await pool.getMinedOp(hash)
     if (mined)
       return {
-        userOperation: encodeUserOp(mined.op),
+        userOperation: encodeOpFor(mined.entryPoint, mined.op),
         entryPoint: getAddress(mined.entryPoint),
         blockNumber: quantity(mined.blockNumber),
         blockHash: mined.blockHash,
@@ -117,7 +129,7 @@ export function registerEth(table: MethodTable, deps: EthDeps): void {
     const pending = await pool.getOp(hash)
     if (pending)
       return {
-        userOperation: encodeUserOp(pending.op),
+        userOperation: encodeOpFor(pending.entryPoint, pending.op),
         entryPoint: getAddress(pending.entryPoint),
         blockNumber: null,
         blockHash: null,
@@ -126,7 +138,7 @@ export function registerEth(table: MethodTable, deps: EthDeps): void {
     const found = await lookup.getUserOperation(hash)
     if (!found) return null
     return {
-      userOperation: encodeUserOp(found.userOperation),
+      userOperation: encodeOpFor(found.entryPoint, found.userOperation),
       entryPoint: found.entryPoint,
       blockNumber: quantity(found.blockNumber),
       blockHash: found.blockHash,

@@ -1,11 +1,11 @@
 import { type Address, getAddress, type Hash, type Hex, type PublicClient, type RpcLog } from 'viem'
-import { type UserOperation, unpackUserOp } from '../chain/userop.js'
+import { entryPointFor } from '../chain/entrypoint/registry.js'
+import type { UserOperation } from '../chain/userop.js'
 import { RpcCode, RpcError } from '../util/errors.js'
 import {
   type CallFrame,
   entryPointCallsInTrace,
   opLogs,
-  opsInCalldata,
   revertReasonOf,
   USER_OPERATION_EVENT,
 } from './bundle-decode.js'
@@ -86,7 +86,7 @@ export function createOpLookup(opts: OpLookupOptions): OpLookup {
   async function bundleCalls(txHash: Hash, entryPoint: Address): Promise<Hex[]> {
     const tx = await client.getTransaction({ hash: txHash })
     const direct = tx.to?.toLowerCase() === entryPoint.toLowerCase() ? [tx.input] : []
-    if (direct.length > 0 && opsInCalldata(tx.input)) return direct
+    if (direct.length > 0 && entryPointFor(entryPoint)?.decodeBundle(tx.input)) return direct
     try {
       const trace = (await rawRequest({
         method: 'debug_traceTransaction',
@@ -103,15 +103,16 @@ export function createOpLookup(opts: OpLookupOptions): OpLookup {
       const ev = await findEvent(hash)
       if (!ev) return null
       const entryPoint = getAddress(ev.address)
+      const ep = entryPointFor(entryPoint)
       const { sender, nonce } = ev.args
-      for (const data of await bundleCalls(ev.transactionHash, entryPoint)) {
+      for (const data of ep ? await bundleCalls(ev.transactionHash, entryPoint) : []) {
         // (sender, nonce) is unique per chain once the EntryPoint accepted it
-        const packed = opsInCalldata(data)?.find(
-          (p) => p.sender.toLowerCase() === sender?.toLowerCase() && p.nonce === nonce,
-        )
-        if (packed)
+        const op = ep
+          ?.decodeBundle(data)
+          ?.find((o) => o.sender.toLowerCase() === sender?.toLowerCase() && o.nonce === nonce)
+        if (op)
           return {
-            userOperation: unpackUserOp(packed),
+            userOperation: op,
             entryPoint,
             blockNumber: ev.blockNumber,
             blockHash: ev.blockHash,

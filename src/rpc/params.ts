@@ -59,9 +59,9 @@ export const quantitySchema = hexString(
 export const uint128Schema = quantitySchema.refine((v) => v <= U128_MAX, 'value exceeds uint128')
 
 // Several SDKs send explicit nulls for absent optional fields; null means absent.
-const opt = <T extends ZodTypeAny>(s: T) => s.nullish().transform((v) => v ?? undefined)
+export const opt = <T extends ZodTypeAny>(s: T) => s.nullish().transform((v) => v ?? undefined)
 
-const opShape = {
+export const opShape = {
   sender: addressSchema,
   nonce: quantitySchema,
   factory: opt(addressSchema),
@@ -79,7 +79,7 @@ const opShape = {
   signature: bytesSchema,
 }
 
-interface OptionalParts {
+export interface OptionalParts {
   factory?: Address
   factoryData?: Hex
   paymaster?: Address
@@ -89,7 +89,11 @@ interface OptionalParts {
 }
 
 /** Factory and paymaster sub-fields only make sense with their address; reject orphans. */
-function checkOptionalParts(o: OptionalParts, ctx: z.RefinementCtx, paymasterGasRequired: boolean): void {
+export function checkOptionalParts(
+  o: OptionalParts,
+  ctx: z.RefinementCtx,
+  paymasterGasRequired: boolean,
+): void {
   if (!o.factory && o.factoryData !== undefined && o.factoryData !== '0x')
     ctx.addIssue({ code: 'custom', path: ['factoryData'], message: 'factoryData given without factory' })
   if (o.paymaster) {
@@ -112,12 +116,12 @@ function checkOptionalParts(o: OptionalParts, ctx: z.RefinementCtx, paymasterGas
 }
 
 /** Drops the optional fields that are undefined, so the op compares and hashes cleanly. */
-function compact<T extends object>(o: T): T {
+export function compact<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
 }
 
 /** Drops sub-fields whose parent is absent (they were checked to be empty). */
-function normalizeOptionalParts<T extends OptionalParts>(o: T): T {
+export function normalizeOptionalParts<T extends OptionalParts>(o: T): T {
   const out = { ...o }
   if (!out.factory) delete out.factoryData
   if (!out.paymaster) {
@@ -128,26 +132,26 @@ function normalizeOptionalParts<T extends OptionalParts>(o: T): T {
   return compact(out)
 }
 
-/** The unpacked v0.7/v0.8 user operation of eth_sendUserOperation; unknown fields are rejected. */
+/** The unpacked v0.7/v0.8 user operation of eth_sendUserOperation; unknown fields are rejected (other shapes: op-shapes.ts). */
 export const userOperationSchema = z
   .object(opShape, { invalid_type_error: 'expected a user operation object' })
   .strict()
   .superRefine((o, ctx) => checkOptionalParts(o, ctx, true))
   .transform((o) => normalizeOptionalParts(o) as UserOperation)
 
+/** The gas and fee fields an estimation draft may leave out (every version has them). */
+export const draftGasFields = {
+  callGasLimit: opt(uint128Schema),
+  verificationGasLimit: opt(uint128Schema),
+  preVerificationGas: opt(quantitySchema),
+  maxFeePerGas: opt(uint128Schema),
+  maxPriorityFeePerGas: opt(uint128Schema),
+}
+export const DRAFT_GAS_FIELD_NAMES = Object.keys(draftGasFields) as (keyof typeof draftGasFields)[]
+
 /** eth_estimateUserOperationGas: gas and fee fields may be missing; the signature may be a dummy. */
 export const userOperationDraftSchema = z
-  .object(
-    {
-      ...opShape,
-      callGasLimit: opt(uint128Schema),
-      verificationGasLimit: opt(uint128Schema),
-      preVerificationGas: opt(quantitySchema),
-      maxFeePerGas: opt(uint128Schema),
-      maxPriorityFeePerGas: opt(uint128Schema),
-    },
-    { invalid_type_error: 'expected a user operation object' },
-  )
+  .object({ ...opShape, ...draftGasFields }, { invalid_type_error: 'expected a user operation object' })
   .strict()
   .superRefine((o, ctx) => checkOptionalParts(o, ctx, false))
   .transform((o) => normalizeOptionalParts(o) as UserOperationDraft)

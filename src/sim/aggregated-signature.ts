@@ -1,25 +1,19 @@
 import type { Address, Hex, PublicClient } from 'viem'
-import { type EntryPointVersion, entryPointArtifact } from '../chain/entrypoint.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { decodeRevert, describeRevert, extractRevertData } from '../chain/revert.js'
-import { packUserOp, type UserOperation } from '../chain/userop.js'
+import type { UserOperation } from '../chain/userop.js'
 import { RpcCode, RpcError } from '../util/errors.js'
-import {
-  callSimulation,
-  decodeSimulateValidation,
-  encodeSimulateValidation,
-  withSimulationCode,
-} from './sim-call.js'
+import { callSimulation, mergeOverrides } from './sim-call.js'
 import type { ValidationResult } from './types.js'
-import { intersectTimeRanges, parseValidationData } from './validation-data.js'
+import { intersectTimeRanges } from './validation-data.js'
 
-/** IAggregator of the version's contracts (the same interface for v0.7 and v0.8). */
-export function aggregatorAbi(version: EntryPointVersion) {
-  return entryPointArtifact(version, 'IAggregator').abi
+/** IAggregator of the EntryPoint's version (aggregateSignatures and friends take its op struct). */
+export function aggregatorAbi(ep: EntryPointModule) {
+  return ep.artifact('IAggregator').abi
 }
 
 export interface AggregatedOpSimulation {
-  entryPoint: Address
-  version: EntryPointVersion
+  ep: EntryPointModule
   op: UserOperation
   blockNumber: bigint
 }
@@ -39,14 +33,14 @@ export async function acceptAggregatedSignature(
 ): Promise<ValidationResult> {
   const agg = result.aggregator
   if (!agg) return result
-  const { entryPoint, version, op, blockNumber } = sim
+  const { ep, op, blockNumber } = sim
   let sigForUserOp: Hex
   try {
     sigForUserOp = (await client.readContract({
       address: agg.address,
-      abi: aggregatorAbi(version),
+      abi: aggregatorAbi(ep),
       functionName: 'validateUserOpSignature',
-      args: [packUserOp(op)],
+      args: [ep.toAbi(op)],
       blockNumber,
     })) as Hex
   } catch (err) {
@@ -57,20 +51,21 @@ export async function acceptAggregatedSignature(
       `its validateUserOpSignature refused the op: ${describeRevert(decodeRevert(revert))}`,
     )
   }
-  const again = await callSimulation(client, {
-    entryPoint,
-    version,
-    data: encodeSimulateValidation(version, { ...op, signature: sigForUserOp }),
+  const withSig = { ...op, signature: sigForUserOp }
+  const outcome = await callSimulation(client, {
+    entryPoint: ep.address,
+    data: ep.simulation.validation(withSig),
     blockNumber,
-    stateOverride: withSimulationCode(version, entryPoint),
+    stateOverride: mergeOverrides({}, ep.simulation.stateOverride),
   })
+  const again = ep.simulation.decodeValidation(outcome, withSig)
   if (!again.ok) {
     const why = describeRevert(decodeRevert(again.revert))
     throw refused(agg.address, `the account's validation fails with the aggregator's sigForUserOp: ${why}`)
   }
-  const info = decodeSimulateValidation(version, again.data).returnInfo
-  const account = parseValidationData(info.accountValidationData)
-  const range = intersectTimeRanges(account, parseValidationData(info.paymasterValidationData))
+  const info = again.result.returnInfo
+  const account = ep.parseValidationData(info.accountValidationData)
+  const range = intersectTimeRanges(account, ep.parseValidationData(info.paymasterValidationData))
   const same =
     account.aggregator.toLowerCase() === agg.address.toLowerCase() &&
     range.validAfter === result.validAfter &&

@@ -8,10 +8,10 @@ import {
   numberToHex,
   type PublicClient,
 } from 'viem'
-import type { EntryPointVersion } from '../chain/entrypoint.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { extractRevertData } from '../chain/revert.js'
-import { packUserOp, type UserOperation } from '../chain/userop.js'
-import { type CallOutcome, callSimulation, encodeSimulateValidation, withSimulationCode } from './sim-call.js'
+import type { UserOperation } from '../chain/userop.js'
+import { type CallOutcome, callSimulation } from './sim-call.js'
 import { SIMULATION_BATCH_ABI, SIMULATION_BATCH_CODE } from './simulation-batch.js'
 import { fetchPrestate } from './tracer/native/node-calls.js'
 import type { Prestate } from './tracer/native/replay-state.js'
@@ -24,8 +24,7 @@ import type { StateOverrideSet } from './types.js'
 export const SIMULATION_BATCH_ADDRESS: Address = getAddress('0x00000000000000000000000000c0ffee0ba7c401')
 
 export interface BatchSimulation {
-  entryPoint: Address
-  version: EntryPointVersion
+  ep: EntryPointModule
   ops: readonly UserOperation[]
   blockNumber: bigint
   /** Gas of each eth_call: large (e.g. the block's gas limit); the contract stops when it runs short. */
@@ -35,13 +34,11 @@ export interface BatchSimulation {
 /**
  * simulateValidation of every op at one block in as few eth_calls as gas allows (one, usually),
  * each op isolated from the others' state changes (see contracts/src/SimulationBatch.sol). The
- * outcomes are what callSimulation would give for each op alone. Node failures are thrown.
+ * outcomes are what callSimulation would give for each op alone (the EntryPoint's module decodes
+ * them: v0.6's simulateValidation reverts with its result). Node failures are thrown.
  */
 export async function simulateBatch(client: PublicClient, sim: BatchSimulation): Promise<CallOutcome[]> {
-  const stateOverride: StateOverrideSet = {
-    ...withSimulationCode(sim.version, sim.entryPoint),
-    [SIMULATION_BATCH_ADDRESS]: { code: SIMULATION_BATCH_CODE },
-  }
+  const stateOverride = batchOverride(sim.ep)
   const outcomes: CallOutcome[] = []
   while (outcomes.length < sim.ops.length) {
     const rest = sim.ops.slice(outcomes.length)
@@ -54,11 +51,10 @@ export async function simulateBatch(client: PublicClient, sim: BatchSimulation):
     const op = rest[0] as UserOperation
     outcomes.push(
       await callSimulation(client, {
-        entryPoint: sim.entryPoint,
-        version: sim.version,
-        data: encodeSimulateValidation(sim.version, op),
+        entryPoint: sim.ep.address,
+        data: sim.ep.simulation.validation(op),
         blockNumber: sim.blockNumber,
-        stateOverride: withSimulationCode(sim.version, sim.entryPoint),
+        stateOverride: sim.ep.simulation.stateOverride,
       }),
     )
   }
@@ -72,25 +68,27 @@ export async function simulateBatch(client: PublicClient, sim: BatchSimulation):
  * call's gas are not covered; a replay from it then disagrees with the node and asks on its own.
  */
 export async function batchPrestate(client: PublicClient, sim: BatchSimulation): Promise<Prestate> {
-  const stateOverride: StateOverrideSet = {
-    ...withSimulationCode(sim.version, sim.entryPoint),
-    [SIMULATION_BATCH_ADDRESS]: { code: SIMULATION_BATCH_CODE },
-  }
   return fetchPrestate(client, {
     entryPoint: SIMULATION_BATCH_ADDRESS,
-    version: sim.version,
+    version: sim.ep.version,
     data: batchCalldata(sim, sim.ops),
     blockNumber: sim.blockNumber,
-    stateOverride,
+    stateOverride: batchOverride(sim.ep),
     gas: sim.gas,
   })
 }
 
+/** What the EntryPoint's simulation needs placed, and the batch contract's code. */
+function batchOverride(ep: EntryPointModule): StateOverrideSet {
+  return { ...ep.simulation.stateOverride, [SIMULATION_BATCH_ADDRESS]: { code: SIMULATION_BATCH_CODE } }
+}
+
 function batchCalldata(sim: BatchSimulation, ops: readonly UserOperation[]): Hex {
+  const { ep } = sim
   return encodeFunctionData({
     abi: SIMULATION_BATCH_ABI,
-    functionName: 'simulateValidations',
-    args: [sim.entryPoint, ops.map(packUserOp)],
+    functionName: 'simulateCalls',
+    args: [ep.address, ops.map(ep.simulation.validation), ops.map(ep.gas.validationGasBound)],
   })
 }
 
@@ -119,7 +117,7 @@ async function callBatch(
   }
   const results = decodeFunctionResult({
     abi: SIMULATION_BATCH_ABI,
-    functionName: 'simulateValidations',
+    functionName: 'simulateCalls',
     data: returned,
   })
   return results.map((r) => (r.ok ? { ok: true, data: r.data } : { ok: false, revert: r.data }))

@@ -5,29 +5,22 @@ import {
   encodeFunctionData,
   type Hex,
   type PublicClient,
-  slice,
-  toFunctionSelector,
 } from 'viem'
-import { type EntryPointVersion, entryPointArtifact, versionOf } from '../chain/entrypoint.js'
-import { decodeRevert, describeRevert } from '../chain/revert.js'
-import { packUserOp, type UserOperation, userOpHash } from '../chain/userop.js'
+import { entryPointFor } from '../chain/entrypoint/registry.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
+import { decodeRevert, describeRevert, isEvmHalt } from '../chain/revert.js'
+import type { UserOperation } from '../chain/userop.js'
 import { invalidParams, RpcCode, RpcError } from '../util/errors.js'
 import { maxBig, minBig } from './bigmath.js'
 import { estimationOverrides } from './estimation-overrides.js'
 import { GAS_PROBE_ABI, GAS_PROBE_ADDRESS } from './gas-probe.js'
 import { maxOpGasFor } from './precheck.js'
+import { BlockReads } from './precheck-state.js'
 import { estimatePreVerificationGas } from './pvg.js'
 import { rejectionForRevert } from './reject.js'
 import { searchLeastPassing } from './search.js'
 import type { SimSettings } from './settings.js'
-import {
-  type CallOutcome,
-  callSimulation,
-  decodeSimulateHandleOp,
-  encodeSimulateHandleOp,
-  encodeSimulateValidation,
-  simulationsAbi,
-} from './sim-call.js'
+import { type CallOutcome, callSimulation, mergeOverrides } from './sim-call.js'
 import type { GasEstimate, GasEstimator, StateOverrideSet, UserOperationDraft } from './types.js'
 
 export interface EstimatorDeps {
@@ -41,15 +34,26 @@ const VERIFICATION_MARGIN_PERCENT = 10n
 const MIN_TOLERANCE = 500n
 /** Fee used while simulating when the draft has none: non-zero, so the prefund path is exercised. */
 const NOMINAL_FEE = 1n
-const EXECUTE_USER_OP = toFunctionSelector(
-  'executeUserOp((address,uint256,bytes,bytes,bytes32,uint256,bytes32,bytes,bytes),bytes32)',
-)
+/** DelegateAndRevert(bool,bytes): how v0.7+'s EntryPoint (and Conveyor's v0.6 proxy) report the probe. */
+const DELEGATE_AND_REVERT_ABI = [
+  {
+    type: 'error',
+    name: 'DelegateAndRevert',
+    inputs: [
+      { name: 'success', type: 'bool' },
+      { name: 'ret', type: 'bytes' },
+    ],
+  },
+] as const
 
 /**
- * eth_estimateUserOperationGas for v0.7/v0.8, all against one pinned block with the
- * EntryPointSimulations override:
- * - verificationGasLimit and paymasterVerificationGasLimit: binary search over simulateValidation
- *   (the two searches run side by side, each with the other limit at its cap), plus a margin;
+ * eth_estimateUserOperationGas for every EntryPoint version, all against one pinned block with the
+ * simulation its module describes (v0.6: the EntryPoint's own simulation methods; v0.7+: the
+ * EntryPointSimulations override):
+ * - verificationGasLimit and (v0.7+) paymasterVerificationGasLimit: binary search over
+ *   simulateValidation (the two searches run side by side, each with the other limit at its cap),
+ *   plus a margin. v0.6's one verificationGasLimit also limits the paymaster's postOp: with a
+ *   paymaster the search runs simulateHandleOp, which includes it;
  * - callGasLimit: measured by the gas probe run as simulateHandleOp's target after validation (and
  *   deployment), set to the measure plus the 63/64 reserve, proven by a probe call at that very
  *   limit (searched upwards if that fails);
@@ -65,8 +69,10 @@ export class GasEstimatorImpl implements GasEstimator {
     draft: UserOperationDraft,
     stateOverride: StateOverrideSet = {},
   ): Promise<GasEstimate> {
-    const version = versionOf(entryPoint)
-    if (!version) throw invalidParams(`unsupported entry point ${entryPoint}`)
+    const ep = entryPointFor(entryPoint)
+    if (!ep) throw invalidParams(`unsupported entry point ${entryPoint}`)
+    const sim = ep.simulation
+    const searched = ep.gas.estimated
     const { client, settings } = this.deps
     const block = await client.getBlock({ blockTag: 'latest' })
     const blockNumber = block.number
@@ -82,8 +88,8 @@ export class GasEstimatorImpl implements GasEstimator {
       maxPriorityFeePerGas: minBig(draft.maxPriorityFeePerGas ?? maxFeePerGas, maxFeePerGas),
     }
     const vCap = settings.maxVerificationGas
-    const pmCap = draft.paymaster ? settings.maxVerificationGas : 0n
-    if (draft.paymaster) {
+    const pmCap = draft.paymaster && searched.paymasterLimits ? settings.maxVerificationGas : 0n
+    if (draft.paymaster && searched.paymasterLimits) {
       base.paymasterVerificationGasLimit = pmCap
       base.paymasterPostOpGasLimit = draft.paymasterPostOpGasLimit ?? 0n
     }
@@ -91,24 +97,38 @@ export class GasEstimatorImpl implements GasEstimator {
     const maxPrefund = (vCap + pmCap + callCap + (base.paymasterPostOpGasLimit ?? 0n)) * maxFeePerGas
     const balance = draft.paymaster ? 0n : await client.getBalance({ address: draft.sender, blockNumber })
     const overrides = estimationOverrides({
-      version,
+      simulation: sim,
       entryPoint,
       sender: draft.sender,
       paymaster: draft.paymaster,
       senderBalance: balance + maxPrefund,
       user: stateOverride,
     })
-    const run = (data: Hex): Promise<CallOutcome> =>
-      callSimulation(client, { entryPoint, version, data, blockNumber, stateOverride: overrides })
-    const validates = async (op: UserOperation) => (await run(encodeSimulateValidation(version, op))).ok
+    const run = (data: Hex, extra: StateOverrideSet = {}): Promise<CallOutcome> =>
+      callSimulation(client, {
+        entryPoint,
+        data,
+        blockNumber,
+        stateOverride: mergeOverrides(overrides, extra),
+      })
+    // v0.6 with a paymaster: verificationGasLimit must also carry postOp, which only
+    // simulateHandleOp runs (the op's own call left out: the probe measures that).
+    const withPostOp = searched.verificationCoversPostOp && draft.paymaster !== undefined
+    const validation = async (op: UserOperation) =>
+      withPostOp
+        ? sim.decodeHandleOp(
+            await haltsFail(run(sim.handleOp({ ...op, callData: '0x', callGasLimit: 0n }, ZERO, '0x'))),
+          )
+        : sim.decodeValidation(await run(sim.validation(op)), op)
+    const validates = async (op: UserOperation) => (await validation(op)).ok
 
     // Validation must pass at the caps; if not, it is the op that is wrong, not the limits.
-    const atCaps = await run(encodeSimulateValidation(version, base))
+    const atCaps = await validation(base)
     if (!atCaps.ok) throw rejectionForRevert(atCaps.revert)
 
     const [vgl, pmvgl] = await Promise.all([
       searchLeastPassing(0n, vCap, tolerance(vCap), (v) => validates({ ...base, verificationGasLimit: v })),
-      draft.paymaster
+      pmCap > 0n
         ? searchLeastPassing(0n, pmCap, tolerance(pmCap), (v) =>
             validates({ ...base, paymasterVerificationGasLimit: v }),
           )
@@ -117,11 +137,12 @@ export class GasEstimatorImpl implements GasEstimator {
     const limits: UserOperation = {
       ...base,
       verificationGasLimit: withMargin(vgl.value),
-      ...(draft.paymaster ? { paymasterVerificationGasLimit: withMargin(pmvgl.value) } : {}),
+      ...(pmCap > 0n ? { paymasterVerificationGasLimit: withMargin(pmvgl.value) } : {}),
     }
+    const reads = new BlockReads(client)
     const [final, callGasLimit] = await Promise.all([
-      run(encodeSimulateValidation(version, limits)),
-      this.callGas(version, entryPoint, limits, callCap, run),
+      validation(limits),
+      this.callGas(ep, limits, callCap, { run, reads, blockNumber }),
     ])
     if (!final.ok) throw rejectionForRevert(final.revert)
 
@@ -132,11 +153,11 @@ export class GasEstimatorImpl implements GasEstimator {
       maxPriorityFeePerGas: draft.maxPriorityFeePerGas ?? 0n,
     }
     const result: GasEstimate = {
-      preVerificationGas: estimatePreVerificationGas(estimated, settings.chainSpec),
+      preVerificationGas: estimatePreVerificationGas(estimated, settings.chainSpec, ep),
       verificationGasLimit: estimated.verificationGasLimit,
       callGasLimit,
     }
-    if (draft.paymaster) {
+    if (pmCap > 0n) {
       result.paymasterVerificationGasLimit = estimated.paymasterVerificationGasLimit
       result.paymasterPostOpGasLimit = estimated.paymasterPostOpGasLimit
     }
@@ -145,22 +166,28 @@ export class GasEstimatorImpl implements GasEstimator {
 
   /** callGasLimit by the gas probe: measure at the cap, then prove (or search) the limit. */
   private async callGas(
-    version: EntryPointVersion,
-    entryPoint: Address,
+    ep: EntryPointModule,
     op: UserOperation,
     cap: bigint,
-    run: (data: Hex) => Promise<CallOutcome>,
+    at: ProbeContext,
   ): Promise<bigint> {
     if (op.callData === '0x') return 0n
-    const inner = executionCallData(version, entryPoint, op)
+    const sim = ep.simulation
+    // The chain id only changes the bytes of executeUserOp's hash argument, not its gas.
+    const inner = sim.executionCallData(op, 1)
     // The op itself executes nothing: the probe runs its call once validation (and deployment) did.
     const carrier: UserOperation = { ...op, callData: '0x', callGasLimit: 0n }
     const probe = async (limit: bigint): Promise<ProbeResult> => {
-      const out = await run(
-        encodeSimulateHandleOp(version, carrier, entryPoint, delegateProbe(version, op.sender, inner, limit)),
+      const target = await sim.delegateAndRevert(
+        GAS_PROBE_ADDRESS,
+        encodeFunctionData({ abi: GAS_PROBE_ABI, functionName: 'probe', args: [op.sender, inner, limit] }),
+        { reads: at.reads, blockNumber: at.blockNumber },
+      )
+      const out = sim.decodeHandleOp(
+        await at.run(sim.handleOp(carrier, target.to, target.data), target.stateOverride),
       )
       if (!out.ok) throw rejectionForRevert(out.revert)
-      return decodeProbe(version, decodeSimulateHandleOp(version, out.data).targetResult)
+      return decodeProbe(out.result.targetResult)
     }
     const measured = await probe(cap)
     if (!measured.success) {
@@ -179,6 +206,27 @@ export class GasEstimatorImpl implements GasEstimator {
   }
 }
 
+/**
+ * An exceptional halt is a failed try at these limits, not node trouble: v0.6 halts when the postOp
+ * runs out of gas (test/entrypoint-v06.test.ts).
+ */
+async function haltsFail(outcome: Promise<CallOutcome>): Promise<CallOutcome> {
+  try {
+    return await outcome
+  } catch (err) {
+    if (isEvmHalt(err)) return { ok: false, revert: '0x' }
+    throw err
+  }
+}
+
+interface ProbeContext {
+  run: (data: Hex, extra?: StateOverrideSet) => Promise<CallOutcome>
+  reads: BlockReads
+  blockNumber: bigint
+}
+
+const ZERO: Address = '0x0000000000000000000000000000000000000000'
+
 function tolerance(range: bigint): bigint {
   return maxBig(range / 200n, MIN_TOLERANCE)
 }
@@ -187,37 +235,14 @@ function withMargin(gas: bigint): bigint {
   return (gas * (100n + VERIFICATION_MARGIN_PERCENT) + 99n) / 100n
 }
 
-/** What the EntryPoint sends the account: callData, or executeUserOp(op, hash) for IAccountExecute. */
-function executionCallData(version: EntryPointVersion, entryPoint: Address, op: UserOperation): Hex {
-  if (op.callData.length < 10 || slice(op.callData, 0, 4) !== EXECUTE_USER_OP) return op.callData
-  // The chain id only changes the hash's bytes, not the gas of hashing or passing it.
-  return encodeFunctionData({
-    abi: entryPointArtifact(version, 'IAccountExecute').abi,
-    functionName: 'executeUserOp',
-    args: [packUserOp(op), userOpHash(op, entryPoint, 1, version)],
-  })
-}
-
-/** EntryPoint.delegateAndRevert(probe, probe(sender, data, limit)) as simulateHandleOp's target call. */
-function delegateProbe(version: EntryPointVersion, sender: Address, data: Hex, limit: bigint): Hex {
-  return encodeFunctionData({
-    abi: simulationsAbi(version),
-    functionName: 'delegateAndRevert',
-    args: [
-      GAS_PROBE_ADDRESS,
-      encodeFunctionData({ abi: GAS_PROBE_ABI, functionName: 'probe', args: [sender, data, limit] }),
-    ],
-  })
-}
-
 interface ProbeResult {
   success: boolean
   gasUsed: bigint
   result: Hex
 }
 
-function decodeProbe(version: EntryPointVersion, targetResult: Hex): ProbeResult {
-  const err = decodeErrorResult({ abi: simulationsAbi(version), data: targetResult })
+function decodeProbe(targetResult: Hex): ProbeResult {
+  const err = decodeErrorResult({ abi: DELEGATE_AND_REVERT_ABI, data: targetResult })
   if (err.errorName !== 'DelegateAndRevert') throw new Error(`gas probe: unexpected ${err.errorName}`)
   const [ok, ret] = err.args as readonly [boolean, Hex]
   if (!ok) throw new Error(`gas probe failed: ${describeRevert(decodeRevert(ret))}`)

@@ -1,8 +1,9 @@
 import { type Hex, isAddress, isHex } from 'viem'
+import { PACKED_GAS_RULES } from '../chain/entrypoint/gas-rules.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import {
   BUNDLE_FIXED_OVERHEAD_GAS,
   BUNDLE_PER_OP_OVERHEAD_GAS,
-  opMaxGas,
   requiredPreVerificationGas,
 } from '../chain/gas.js'
 import type { UserOperation } from '../chain/userop.js'
@@ -78,6 +79,7 @@ export function checkFields(op: UserOperation): void {
     ['signature', op.signature],
     ['factoryData', op.factoryData],
     ['paymasterData', op.paymasterData],
+    ['paymasterSignature', op.paymasterSignature],
   ]
   for (const [name, value] of bytes) {
     if (value === undefined && name !== 'callData' && name !== 'signature') continue
@@ -91,6 +93,7 @@ export function checkFields(op: UserOperation): void {
       'paymasterVerificationGasLimit',
       'paymasterPostOpGasLimit',
       'paymasterData',
+      'paymasterSignature',
     ] as const) {
       const v = op[name]
       if (v !== undefined && v !== 0n && v !== '0x')
@@ -123,10 +126,23 @@ export function maxOpGasFor(state: PrecheckState, settings: SimSettings): bigint
   return (cap * 90n) / 100n - BUNDLE_FIXED_OVERHEAD_GAS - BUNDLE_PER_OP_OVERHEAD_GAS
 }
 
-/** Factory exactly when the sender has no code; the named factory and paymaster must have code. */
-export function checkDeployment(op: UserOperation, state: PrecheckState): void {
+/** The parts of an EntryPoint's module the prechecks follow (v0.7+'s rules when none is given). */
+export type PrecheckRules = Pick<
+  EntryPointModule,
+  'gas' | 'encodedOpForCalldata' | 'factoryWithDeployedSender'
+>
+
+/**
+ * Factory exactly when the sender has no code (v0.9 ignores the factory of a deployed sender, so it
+ * is let through there); the named factory and paymaster must have code.
+ */
+export function checkDeployment(
+  op: UserOperation,
+  state: PrecheckState,
+  factoryWithDeployedSender: PrecheckRules['factoryWithDeployedSender'] = 'reject',
+): void {
   const senderDeployed = hasCode(state.senderCode)
-  if (op.factory !== undefined && senderDeployed)
+  if (op.factory !== undefined && senderDeployed && factoryWithDeployedSender === 'reject')
     throw new PrecheckError(
       'factoryWithDeployedSender',
       `sender ${op.sender} is deployed: remove the factory`,
@@ -142,7 +158,7 @@ export function checkDeployment(op: UserOperation, state: PrecheckState): void {
         sender: op.sender,
       },
     )
-  if (op.factory !== undefined && !hasCode(state.factoryCode))
+  if (op.factory !== undefined && !senderDeployed && !hasCode(state.factoryCode))
     throw new PrecheckError('factoryNotDeployed', `factory ${op.factory} has no code`, {
       factory: op.factory,
     })
@@ -153,15 +169,21 @@ export function checkDeployment(op: UserOperation, state: PrecheckState): void {
 }
 
 /** Gas limits within the configured caps, and an op small enough to ever fit in a bundle. */
-export function checkGasLimits(op: UserOperation, state: PrecheckState, settings: SimSettings): void {
-  const verification = op.verificationGasLimit + (op.paymasterVerificationGasLimit ?? 0n)
+export function checkGasLimits(
+  op: UserOperation,
+  state: PrecheckState,
+  settings: SimSettings,
+  gas: PrecheckRules['gas'] = PACKED_GAS_RULES,
+): void {
+  const verification = gas.verificationGas(op)
   if (verification > settings.maxVerificationGas)
     throw new PrecheckError(
       'verificationGasTooHigh',
       `verification gas ${verification} exceeds the maximum ${settings.maxVerificationGas}`,
       { limit: verification, max: settings.maxVerificationGas },
     )
-  const total = opMaxGas(op)
+  // Before simulation the paymaster's context is unknown: a v0.6 op counts its worst case.
+  const total = gas.maxGas(op)
   const max = maxOpGasFor(state, settings)
   if (total > max)
     throw new PrecheckError('opGasTooHigh', `op gas ${total} exceeds ${max}: it can never fit in a bundle`, {
@@ -189,8 +211,13 @@ export function checkFees(op: UserOperation, state: PrecheckState, settings: Sim
     throw new PrecheckError('priorityAboveMaxFee', 'maxPriorityFeePerGas exceeds maxFeePerGas', {})
 }
 
-export function checkPreVerificationGas(op: UserOperation, settings: SimSettings): void {
-  const required = requiredPreVerificationGas(op, settings.chainSpec)
+export function checkPreVerificationGas(op: UserOperation, settings: SimSettings, ep?: PrecheckRules): void {
+  const required = requiredPreVerificationGas(
+    op,
+    settings.chainSpec,
+    ep?.encodedOpForCalldata,
+    ep?.gas.preVerificationOverhead,
+  )
   if (op.preVerificationGas < required)
     throw new PrecheckError(
       'preVerificationGasTooLow',
@@ -199,11 +226,16 @@ export function checkPreVerificationGas(op: UserOperation, settings: SimSettings
     )
 }
 
-/** All prechecks, cheapest first; throws the first violation. */
-export function precheckOp(op: UserOperation, state: PrecheckState, settings: SimSettings): void {
+/** All prechecks, cheapest first, by the op's EntryPoint's rules; throws the first violation. */
+export function precheckOp(
+  op: UserOperation,
+  state: PrecheckState,
+  settings: SimSettings,
+  ep?: PrecheckRules,
+): void {
   checkFields(op)
-  checkDeployment(op, state)
-  checkGasLimits(op, state, settings)
+  checkDeployment(op, state, ep?.factoryWithDeployedSender)
+  checkGasLimits(op, state, settings, ep?.gas)
   checkFees(op, state, settings)
-  checkPreVerificationGas(op, settings)
+  checkPreVerificationGas(op, settings, ep)
 }

@@ -1,5 +1,6 @@
 import { size } from 'viem'
 import type { ChainSpec } from '../chain/chain-spec.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { requiredPreVerificationGas } from '../chain/gas.js'
 import type { UserOperation } from '../chain/userop.js'
 
@@ -10,7 +11,12 @@ import type { UserOperation } from '../chain/userop.js'
  * widened to a realistic worst case: the signature to at least 65 bytes, and the gas and fee fields
  * to all-ones of their byte length (at least 3 bytes for gas, 8 for fees).
  */
-export function estimatePreVerificationGas(op: UserOperation, spec: ChainSpec): bigint {
+export function estimatePreVerificationGas(
+  op: UserOperation,
+  spec: ChainSpec,
+  /** The op's EntryPoint's rules (its module); default v0.7+. */
+  ep?: Pick<EntryPointModule, 'encodedOpForCalldata' | 'gas'>,
+): bigint {
   const worst: UserOperation = {
     ...op,
     signature: `0x${'ff'.repeat(Math.max(size(op.signature), 65))}`,
@@ -19,11 +25,13 @@ export function estimatePreVerificationGas(op: UserOperation, spec: ChainSpec): 
     maxFeePerGas: allOnes(op.maxFeePerGas, 8),
     maxPriorityFeePerGas: allOnes(op.maxPriorityFeePerGas, 8),
   }
-  if (op.paymaster) {
+  if (op.paymasterSignature !== undefined)
+    worst.paymasterSignature = `0x${'ff'.repeat(Math.max(size(op.paymasterSignature), 65))}`
+  if (op.paymaster && op.paymasterVerificationGasLimit !== undefined) {
     worst.paymasterVerificationGasLimit = allOnes(op.paymasterVerificationGasLimit ?? 0n, 3)
     worst.paymasterPostOpGasLimit = allOnes(op.paymasterPostOpGasLimit ?? 0n, 3)
   }
-  return requiredPreVerificationGas(worst, spec)
+  return requiredPreVerificationGas(worst, spec, ep?.encodedOpForCalldata, ep?.gas.preVerificationOverhead)
 }
 
 /** The largest value with as many bytes as `x` (and at least `minBytes`): every byte 0xff. */

@@ -41,14 +41,20 @@ export function rejectionForDecoded(decoded: DecodedRevert, revert: Hex): RpcErr
 /**
  * What a successful simulation can still be refused for: a failed signature (-32507), an aggregator
  * Conveyor does not serve (-32506, `--aggregators`) or one that is not staked (-32505, ERC-7766:
- * every aggregator must be), or a time range that is not yet open or closes within the margin
- * (-32503). `now` is unix seconds.
+ * every aggregator must be), or a validity range that is not yet open or closes within the margin
+ * (-32503). `now` is unix seconds; `nextBlock` the first block the op could be included in (v0.9
+ * block-number ranges are compared with it, never with a timestamp).
  */
 export function checkValidationOutcome(
   r: ValidationResult,
   now: bigint,
-  settings: Pick<SimSettings, 'validUntilMarginSec' | 'supportedAggregators'>,
+  settings: Pick<SimSettings, 'validUntilMarginSec' | 'supportedAggregators'> &
+    Partial<Pick<SimSettings, 'validUntilMarginBlocks'>>,
+  nextBlock?: bigint,
 ): void {
+  // v0.6 reports one signature failure for both: with a paymaster, either may have failed.
+  if (r.accountSigFailed && r.paymasterSigFailed)
+    throw new RpcError(RpcCode.InvalidSignature, 'invalid account or paymaster signature')
   if (r.accountSigFailed) throw new RpcError(RpcCode.InvalidSignature, 'invalid account signature')
   if (r.paymasterSigFailed) throw new RpcError(RpcCode.InvalidSignature, 'invalid paymaster signature')
   const agg = r.aggregator
@@ -71,5 +77,35 @@ export function checkValidationOutcome(
     throw new RpcError(RpcCode.ShortDeadline, `op ${what} (validUntil ${r.validUntil}, now ${now})`, {
       validUntil: r.validUntil.toString(),
     })
+  }
+  if (r.validAfterBlock !== undefined || r.validUntilBlock !== undefined)
+    checkBlockRange(
+      r.validAfterBlock ?? 0n,
+      r.validUntilBlock ?? 0n,
+      nextBlock,
+      settings.validUntilMarginBlocks ?? 0n,
+    )
+}
+
+/** v0.9 block ranges: valid in blocks after validAfterBlock, up to validUntilBlock (0: no end). */
+function checkBlockRange(after: bigint, until: bigint, nextBlock: bigint | undefined, margin: bigint): void {
+  if (nextBlock === undefined) throw new Error('a block-range op was checked without the next block number')
+  if (nextBlock <= after)
+    throw new RpcError(
+      RpcCode.ShortDeadline,
+      `op is not valid until after block ${after} (next block ${nextBlock})`,
+      {
+        validAfterBlock: after.toString(),
+      },
+    )
+  if (until !== 0n && until < nextBlock + margin) {
+    const what = until < nextBlock ? 'expired' : `expires within ${margin} blocks`
+    throw new RpcError(
+      RpcCode.ShortDeadline,
+      `op ${what} (validUntilBlock ${until}, next block ${nextBlock})`,
+      {
+        validUntilBlock: until.toString(),
+      },
+    )
   }
 }

@@ -23,6 +23,11 @@ export interface SimSettings {
   minUnstakeDelaySec: bigint
   /** An op whose validUntil falls within this many seconds from now is refused (ERC-7562: 30 s). */
   validUntilMarginSec: bigint
+  /**
+   * v0.9 block ranges: an op whose validUntilBlock is less than this many blocks after the next
+   * block is refused, so a bundle that waits a block or two still lands inside the range.
+   */
+  validUntilMarginBlocks: bigint
   /** Aggregators this bundler serves (`--aggregators`); ops naming any other are refused. None by default. */
   supportedAggregators: readonly string[]
 }
@@ -36,6 +41,7 @@ export function defaultSimSettings(chainSpec: ChainSpec, over: Partial<SimSettin
     minStakeValue: 10n ** 18n,
     minUnstakeDelaySec: 84_600n,
     validUntilMarginSec: 30n,
+    validUntilMarginBlocks: 2n,
     supportedAggregators: [],
     ...over,
   }

@@ -1,5 +1,6 @@
 import type { Address, Hash, Hex, PublicClient } from 'viem'
-import { type EntryPointVersion, versionOf } from '../chain/entrypoint.js'
+import { entryPointFor } from '../chain/entrypoint/registry.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import type { UserOperation } from '../chain/userop.js'
 import { mapLimit } from '../util/concurrency.js'
 import { invalidParams, RpcError } from '../util/errors.js'
@@ -12,14 +13,7 @@ import { precheckOp } from './precheck.js'
 import { BlockReads, readPrecheckState } from './precheck-state.js'
 import { checkValidationOutcome, rejectionForRevert } from './reject.js'
 import type { SimSettings } from './settings.js'
-import {
-  type CallOutcome,
-  callSimulation,
-  decodeSimulateValidation,
-  encodeSimulateValidation,
-  type SimulationCall,
-  withSimulationCode,
-} from './sim-call.js'
+import { type CallOutcome, callSimulation, mergeOverrides, type SimulationCall } from './sim-call.js'
 import type { Prestate } from './tracer/native/replay-state.js'
 import type { RuleChecker, TraceOptions, ValidationTrace, ValidationTracer } from './tracer-seam.js'
 import type {
@@ -49,8 +43,7 @@ const DEFAULT_CONCURRENCY = 16
 
 /** One op's simulation at a pinned block, before and after the call: what both paths share. */
 interface OpSimulation {
-  entryPoint: Address
-  version: EntryPointVersion
+  ep: EntryPointModule
   op: UserOperation
   blockNumber: bigint
   reads: ChainReads
@@ -71,17 +64,19 @@ export class Simulator implements Validator {
     op: UserOperation,
     opts: ValidateOptions & { hints?: Pick<TraceOptions, 'nodeOutcome' | 'prestate'> } = {},
   ): Promise<ValidationResult> {
-    const version = supported(entryPoint)
+    const ep = supported(entryPoint)
     // Pin the block: the prechecks, the simulation and the code hashes must all see one state.
     const blockNumber = opts.blockNumber ?? (await this.head())
     const reads = opts.reads ?? new BlockReads(this.deps.client)
-    const preparing = this.prepare(entryPoint, version, op, blockNumber, { ...opts, reads })
+    const preparing = this.prepare(ep, op, blockNumber, { ...opts, reads })
     const call: SimulationCall = {
-      entryPoint,
-      version,
-      data: encodeSimulateValidation(version, op),
+      entryPoint: ep.address,
+      version: ep.version,
+      data: ep.simulation.validation(op),
       blockNumber,
-      stateOverride: withSimulationCode(version, entryPoint),
+      stateOverride: mergeOverrides({}, ep.simulation.stateOverride),
+      op,
+      phaseSelectors: ep.simulation.phaseSelectors,
     }
     if (this.deps.tracer) {
       // The trace runs alongside the prechecks' reads (it shares their block read): one round trip
@@ -120,21 +115,18 @@ export class Simulator implements Validator {
         ),
       )
     }
-    const version = versionOf(entryPoint)
-    if (!version) return ops.map(() => ({ ok: false, error: unsupported(entryPoint) }))
+    const ep = entryPointFor(entryPoint)
+    if (!ep) return ops.map(() => ({ ok: false, error: unsupported(entryPoint) }))
     const reads = pinned.reads ?? new BlockReads(this.deps.client)
     const preparing = Promise.all(
-      ops.map((op) =>
-        settleSimulation(this.prepare(entryPoint, version, op, blockNumber, { ...pinned, reads })),
-      ),
+      ops.map((op) => settleSimulation(this.prepare(ep, op, blockNumber, { ...pinned, reads }))),
     )
     // Without prechecks no op is refused before its simulation: the call need not wait for the
     // reads (the code hashes), it runs alongside them.
     const runs = pinned.precheck ? (await preparing).map((p) => p.ok) : ops.map(() => true)
     const simulating = reads.block(blockNumber).then((block) =>
       simulateBatch(this.deps.client, {
-        entryPoint,
-        version,
+        ep,
         ops: ops.filter((_, i) => runs[i]),
         blockNumber,
         // The block's gas limit: one the node accepts, ample for a bundle's ops.
@@ -163,10 +155,10 @@ export class Simulator implements Validator {
     blockNumber: bigint,
     reads: ChainReads,
   ): Promise<{ outcomes: CallOutcome[]; prestate: Prestate } | undefined> {
-    const version = versionOf(entryPoint)
-    if (!version || ops.length < 2) return undefined
+    const ep = entryPointFor(entryPoint)
+    if (!ep || ops.length < 2) return undefined
     const block = await reads.block(blockNumber)
-    const sim = { entryPoint, version, ops, blockNumber, gas: block.gasLimit }
+    const sim = { ep, ops, blockNumber, gas: block.gasLimit }
     const [outcomes, prestate] = await Promise.all([
       simulateBatch(this.deps.client, sim),
       batchPrestate(this.deps.client, sim),
@@ -180,8 +172,7 @@ export class Simulator implements Validator {
 
   /** The chain reads at the block and, when asked, the admission prechecks. */
   private async prepare(
-    entryPoint: Address,
-    version: EntryPointVersion,
+    ep: EntryPointModule,
     op: UserOperation,
     blockNumber: bigint,
     opts: ValidateOptions,
@@ -189,8 +180,8 @@ export class Simulator implements Validator {
     const reads = opts.reads ?? new BlockReads(this.deps.client)
     const state = await readPrecheckState(reads, op, blockNumber)
     // The builder's re-simulation pins a block and skips prechecks (fees are its own filter).
-    if (opts.precheck ?? opts.blockNumber === undefined) precheckOp(op, state, this.deps.settings)
-    return { entryPoint, version, op, blockNumber, reads, state }
+    if (opts.precheck ?? opts.blockNumber === undefined) precheckOp(op, state, this.deps.settings, ep)
+    return { ep, op, blockNumber, reads, state }
   }
 
   /** The simulation's outcome decoded and checked: the result, or the RpcError it is rejected with. */
@@ -199,11 +190,11 @@ export class Simulator implements Validator {
     outcome: CallOutcome,
     trace?: ValidationTrace,
   ): Promise<ValidationResult> {
-    const { op, state, blockNumber } = sim
+    const { op, state, blockNumber, ep } = sim
     const { settings } = this.deps
-    if (!outcome.ok) throw rejectionForRevert(outcome.revert)
-
-    const raw = decodeSimulateValidation(sim.version, outcome.data)
+    const decoded = ep.simulation.decodeValidation(outcome, op)
+    if (!decoded.ok) throw rejectionForRevert(decoded.revert)
+    const raw = decoded.result
     const codeHashes: Record<Address, Hash> = { ...trace?.codeHashes }
     const known: [Address | undefined, Hex | undefined][] = [
       [op.sender, state.senderCode],
@@ -222,11 +213,13 @@ export class Simulator implements Validator {
       raw,
       { blockNumber, blockHash: state.blockHash, codeHashes, accessedStorage: trace?.storageReads ?? {} },
       settings,
+      ep.parseValidationData,
     )
     const now = this.deps.now?.() ?? maxBig(wallClock(), state.timestamp)
-    checkValidationOutcome(result, now, settings)
+    // The op can land in the block after the one simulated at, at the earliest.
+    checkValidationOutcome(result, now, settings, blockNumber + 1n)
     if (trace && this.deps.ruleChecker) {
-      const [violation] = this.deps.ruleChecker.check(trace, { entryPoint: sim.entryPoint, op, result })
+      const [violation] = this.deps.ruleChecker.check(trace, { entryPoint: ep.address, op, result })
       if (violation)
         throw new RpcError(violation.code, `${violation.rule}: ${violation.message}`, {
           rule: violation.rule,
@@ -237,10 +230,10 @@ export class Simulator implements Validator {
   }
 }
 
-function supported(entryPoint: Address): EntryPointVersion {
-  const version = versionOf(entryPoint)
-  if (!version) throw unsupported(entryPoint)
-  return version
+function supported(entryPoint: Address): EntryPointModule {
+  const ep = entryPointFor(entryPoint)
+  if (!ep) throw unsupported(entryPoint)
+  return ep
 }
 
 function unsupported(entryPoint: Address): RpcError {

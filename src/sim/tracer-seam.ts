@@ -8,8 +8,10 @@ import type { ChainReads, ValidationResult } from './types.js'
  * The seam for ERC-7562 validation rules (a later issue), designed so the tracer plugs into the
  * Simulator without reshaping it:
  *
- * - Without a tracer, the Simulator eth_calls `EntryPointSimulations.simulateValidation` with the
- *   EntryPointSimulations code override (a `SimulationCall`) and decodes the outcome.
+ * - Without a tracer, the Simulator eth_calls the EntryPoint's simulateValidation as its version's
+ *   module says (v0.6 on the EntryPoint itself, v0.7+ with the EntryPointSimulations code override:
+ *   a `SimulationCall`, which also carries the op and the version's phase selectors) and decodes
+ *   the outcome with the module (v0.6's outcome is a revert carrying ValidationResult).
  * - With a `ValidationTracer`, the Simulator hands it the very same `SimulationCall` (same calldata,
  *   same pinned block, same state override). The tracer runs `debug_traceCall` with its JS tracer and
  *   the override in the tracer config, and returns both the call's own `outcome` (so no second

@@ -1,4 +1,5 @@
 import type { Address, Block, Hash, Hex } from 'viem'
+import type { StateOverrideSet } from '../chain/entrypoint/types.js'
 import type { UserOperation } from '../chain/userop.js'
 import type { RpcError } from '../util/errors.js'
 
@@ -14,9 +15,18 @@ export interface StakeInfo {
 export interface ValidationResult {
   preOpGas: bigint
   prefund: bigint
-  /** Unix seconds; 0 for validUntil means no expiry. */
+  /**
+   * The time range the account and paymaster gave, intersected: unix seconds; 0 for validUntil
+   * means no expiry. An op is valid after validAfter and until validUntil.
+   */
   validAfter: bigint
   validUntil: bigint
+  /**
+   * v0.9: the block-number range, when the account or the paymaster gave one (intersected); the
+   * op can only be included in a block after validAfterBlock and up to validUntilBlock (0: no end).
+   */
+  validAfterBlock?: bigint
+  validUntilBlock?: bigint
   accountSigFailed: boolean
   paymasterSigFailed: boolean
   paymasterContext: Hex
@@ -103,10 +113,7 @@ export interface GasEstimate {
 }
 
 /** State overrides as eth_call takes them (the third parameter), passed through from the RPC. */
-export type StateOverrideSet = Record<
-  Address,
-  { balance?: Hex; nonce?: Hex; code?: Hex; state?: Record<Hex, Hex>; stateDiff?: Record<Hex, Hex> }
->
+export type { StateOverrideSet }
 
 export interface GasEstimator {
   estimate(

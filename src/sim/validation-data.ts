@@ -1,30 +1,15 @@
-import { type Address, getAddress, toHex } from 'viem'
+import type { Address } from 'viem'
+import type { ValidationData } from '../chain/entrypoint/types.js'
+import { parseTimeValidationData } from '../chain/entrypoint/validity.js'
 import { maxBig, minBig } from './bigmath.js'
 
-/** ERC-4337 validationData: `aggregator (160 bits) | validUntil (48) << 160 | validAfter (48) << 208`. */
-export interface ValidationData {
-  /** address(0): valid signature; address(1): signature failed; anything else: an aggregator. */
-  aggregator: Address
-  sigFailed: boolean
-  /** Unix seconds; 0 means no expiry (the EntryPoint reads 0 as type(uint48).max). */
-  validUntil: bigint
-  validAfter: bigint
-}
+export type { ValidationData }
 
 export const SIG_VALIDATION_FAILED_ADDRESS: Address = '0x0000000000000000000000000000000000000001'
 export const ZERO_ADDRESS: Address = '0x0000000000000000000000000000000000000000'
-const U48_MASK = (1n << 48n) - 1n
-const U160_MASK = (1n << 160n) - 1n
 
-export function parseValidationData(data: bigint): ValidationData {
-  const agg = data & U160_MASK
-  return {
-    aggregator: getAddress(toHex(agg, { size: 20 })),
-    sigFailed: agg === 1n,
-    validUntil: (data >> 160n) & U48_MASK,
-    validAfter: (data >> 208n) & U48_MASK,
-  }
-}
+/** validationData in timestamps (v0.6–v0.8); each version's reading is its module's parseValidationData. */
+export const parseValidationData = parseTimeValidationData
 
 /** True when the aggregator field names a real aggregator (neither 0 nor the sig-failed marker 1). */
 export function hasAggregator(v: ValidationData): boolean {
@@ -36,6 +21,7 @@ export function intersectTimeRanges(
   a: Pick<ValidationData, 'validAfter' | 'validUntil'>,
   b: Pick<ValidationData, 'validAfter' | 'validUntil'>,
 ): { validAfter: bigint; validUntil: bigint } {
+  // Block ranges intersect the same way: latest start, earliest end, 0 as "no end".
   const validAfter = maxBig(a.validAfter, b.validAfter)
   let validUntil: bigint
   if (a.validUntil === 0n) validUntil = b.validUntil

@@ -1,4 +1,5 @@
 import { type Address, getAddress, type Hash, type Hex } from 'viem'
+import type { ValidationData, ValidityClock } from '../chain/entrypoint/types.js'
 import type { UserOperation } from '../chain/userop.js'
 import type { SimSettings } from './settings.js'
 import type { RawStakeInfo, RawValidationResult } from './sim-call.js'
@@ -25,16 +26,33 @@ export interface SimulationContext {
   accessedStorage: Record<Address, Record<Hex, Hex>>
 }
 
-/** The decoded simulateValidation result in Conveyor's terms (pure). */
+const OPEN: Pick<ValidationData, 'validAfter' | 'validUntil'> = { validAfter: 0n, validUntil: 0n }
+
+/** The account's and the paymaster's ranges on one clock, intersected (undefined: neither used it). */
+function rangeOn(clock: ValidityClock, ...data: ValidationData[]) {
+  const on = data.filter((d) => d.clock === clock)
+  if (on.length === 0) return undefined
+  return on.reduce<Pick<ValidationData, 'validAfter' | 'validUntil'>>(
+    (a, b) => intersectTimeRanges(a, b),
+    OPEN,
+  )
+}
+
+/**
+ * The decoded simulateValidation result in Conveyor's terms (pure). `parse` reads validationData
+ * as the op's EntryPoint does (its module's parseValidationData; v0.9 knows block ranges).
+ */
 export function toValidationResult(
   op: UserOperation,
   raw: RawValidationResult,
   ctx: SimulationContext,
   settings: Pick<SimSettings, 'minStakeValue' | 'minUnstakeDelaySec'>,
+  parse: (data: bigint) => ValidationData = parseValidationData,
 ): ValidationResult {
-  const account = parseValidationData(raw.returnInfo.accountValidationData)
-  const paymaster = parseValidationData(raw.returnInfo.paymasterValidationData)
-  const range = intersectTimeRanges(account, paymaster)
+  const account = parse(raw.returnInfo.accountValidationData)
+  const paymaster = parse(raw.returnInfo.paymasterValidationData)
+  const range = rangeOn('timestamp', account, paymaster) ?? OPEN
+  const blocks = rangeOn('block', account, paymaster)
   const result: ValidationResult = {
     preOpGas: raw.returnInfo.preOpGas,
     prefund: raw.returnInfo.prefund,
@@ -49,6 +67,10 @@ export function toValidationResult(
     blockHash: ctx.blockHash,
     codeHashes: ctx.codeHashes,
     accessedStorage: ctx.accessedStorage,
+  }
+  if (blocks) {
+    result.validAfterBlock = blocks.validAfter
+    result.validUntilBlock = blocks.validUntil
   }
   if (op.factory) result.factory = stakeInfo(op.factory, raw.factoryInfo, settings)
   if (op.paymaster) result.paymaster = stakeInfo(op.paymaster, raw.paymasterInfo, settings)

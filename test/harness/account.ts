@@ -8,6 +8,7 @@ import {
 } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { chainSpecFor } from '../../src/chain/chain-spec.js'
+import { entryPointOfVersion } from '../../src/chain/entrypoint/registry.js'
 import { type EntryPointVersion, entryPointAbi, entryPointArtifact } from '../../src/chain/entrypoint.js'
 import { requiredPreVerificationGas } from '../../src/chain/gas.js'
 import { type UserOperation, userOpHash } from '../../src/chain/userop.js'
@@ -56,7 +57,15 @@ export function executeCallData(version: EntryPointVersion, to: Address, value: 
   })
 }
 
-/** What the version's SimpleAccount checks: v0.7 the EIP-191 message of the hash, v0.8 the raw EIP-712 hash. */
+/** The sample SimpleAccount of v0.6 and v0.7 checks the EIP-191 message of the hash; v0.8+ the raw EIP-712 hash. */
+export const SIMPLE_ACCOUNT_SIGNS_MESSAGE: Record<EntryPointVersion, boolean> = {
+  'v0.6': true,
+  'v0.7': true,
+  'v0.8': false,
+  'v0.9': false,
+}
+
+/** What the version's SimpleAccount checks (see SIMPLE_ACCOUNT_SIGNS_MESSAGE). */
 export async function signUserOp(
   chain: TestChain,
   version: EntryPointVersion,
@@ -64,7 +73,9 @@ export async function signUserOp(
   owner: PrivateKeyAccount,
 ): Promise<Hex> {
   const hash = userOpHash(op, chain.deployment.entryPoints[version], chain.chainId, version)
-  return version === 'v0.7' ? owner.signMessage({ message: { raw: hash } }) : owner.sign({ hash })
+  return SIMPLE_ACCOUNT_SIGNS_MESSAGE[version]
+    ? owner.signMessage({ message: { raw: hash } })
+    : owner.sign({ hash })
 }
 
 export interface BuildOpParams {
@@ -127,12 +138,19 @@ export async function buildOp(
     })
   }
   op = { ...op, ...params.overrides }
+  // v0.6 ops have no paymaster gas limits (verificationGasLimit covers the paymaster).
+  if (entryPointOfVersion(version).opShape === 'v0.6') {
+    delete op.paymasterVerificationGasLimit
+    delete op.paymasterPostOpGasLimit
+  }
   // Priced after the overrides (fee and gas fields change the op's calldata), with an all-non-zero
   // 65-byte signature: enough for whatever ECDSA signature comes.
   if (params.overrides?.preVerificationGas === undefined) {
     op.preVerificationGas = requiredPreVerificationGas(
       { ...op, signature: `0x${'ff'.repeat(65)}` },
       chainSpecFor(chain.chainId),
+      entryPointOfVersion(version).encodedOpForCalldata,
+      entryPointOfVersion(version).gas.preVerificationOverhead,
     )
   }
 

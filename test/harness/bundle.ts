@@ -1,6 +1,5 @@
 import {
   type Address,
-  encodeFunctionData,
   type Hash,
   type Hex,
   numberToHex,
@@ -8,9 +7,10 @@ import {
   parseEventLogs,
   type TransactionReceipt,
 } from 'viem'
+import { entryPointOfVersion } from '../../src/chain/entrypoint/registry.js'
 import { type EntryPointVersion, entryPointAbi } from '../../src/chain/entrypoint.js'
 import { bundleGasLimit } from '../../src/chain/gas.js'
-import { packUserOp, type UserOperation } from '../../src/chain/userop.js'
+import type { UserOperation } from '../../src/chain/userop.js'
 import { currentFees, newOwner } from './account.js'
 import type { TestChain } from './chain.js'
 
@@ -34,6 +34,8 @@ export interface BundleOptions {
   mine?: boolean
   /** Milliseconds to wait for the receipt (interval mining may take a block time). */
   timeoutMs?: number
+  /** The paymasters' validation context, when known (see bundleGasFor). */
+  paymasterContext?: Hex
 }
 
 export interface BundleResult {
@@ -52,11 +54,21 @@ export function handleOpsCallData(
   ops: UserOperation[],
   beneficiary: Address,
 ): Hex {
-  return encodeFunctionData({
-    abi: entryPointAbi(version),
-    functionName: 'handleOps',
-    args: [ops.map(packUserOp), beneficiary],
-  })
+  return entryPointOfVersion(version).encodeBundle([{ ops }], beneficiary)
+}
+
+/**
+ * bundleGasLimit by the version's gas rules. `paymasterContext`: what the ops' paymasters return
+ * from validation, when the caller knows it ('0x': no postOp); unknown means the worst case.
+ */
+export function bundleGasFor(
+  version: EntryPointVersion,
+  ops: UserOperation[],
+  data: Hex,
+  paymasterContext?: Hex,
+): bigint {
+  const ep = entryPointOfVersion(version)
+  return bundleGasLimit(ops, data, (op) => ep.gas.executionGas(op, paymasterContext))
 }
 
 /**
@@ -72,7 +84,7 @@ export async function bundleOps(
   const bundler = opts.bundler ?? newOwner()
   const entryPoint = chain.deployment.entryPoints[version]
   const data = handleOpsCallData(version, ops, opts.beneficiary ?? bundler.address)
-  const gas = bundleGasLimit(ops, data)
+  const gas = bundleGasFor(version, ops, data, opts.paymasterContext)
   const fees = await currentFees(chain)
   // A caller's bundler keeps its balance (tests watch it) unless it could not pay for this bundle.
   if (

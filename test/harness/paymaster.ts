@@ -11,8 +11,9 @@ import {
   pad,
 } from 'viem'
 import { loadArtifact } from '../../src/chain/artifacts.js'
+import { entryPointOfVersion } from '../../src/chain/entrypoint/registry.js'
 import { type EntryPointVersion, entryPointAbi } from '../../src/chain/entrypoint.js'
-import { packUserOp, type UserOperation } from '../../src/chain/userop.js'
+import type { UserOperation } from '../../src/chain/userop.js'
 import { currentFees, newOwner } from './account.js'
 import type { TestChain } from './chain.js'
 
@@ -22,6 +23,10 @@ import type { TestChain } from './chain.js'
  * its `entryPoint` immutable points there (see retargetToEntryPoint).
  */
 const verifyingPaymaster = () => loadArtifact('aa-v07', 'VerifyingPaymaster')
+/** v0.6 ships its own VerifyingPaymaster (the v0.6 struct, paymasterAndData without gas limits). */
+const verifyingPaymasterV06 = () => loadArtifact('aa-v06', 'VerifyingPaymaster')
+/** The EntryPoint version each deployed paymaster serves, for withVerifyingPaymaster. */
+const paymasterVersions = new Map<string, EntryPointVersion>()
 
 export const PAYMASTER_GAS = { verification: 100_000n, postOp: 0n } as const
 
@@ -38,20 +43,22 @@ export async function deployVerifyingPaymaster(
     method: 'anvil_setBalance' as never,
     params: [deployer.address, numberToHex(deposit + 10n ** 18n)] as never,
   })
-  const artifact = verifyingPaymaster()
-  // The constructor checks the v0.7 IEntryPoint interface id, which v0.8's EntryPoint does not
+  const v06 = entryPointOfVersion(version).opShape === 'v0.6'
+  const artifact = v06 ? verifyingPaymasterV06() : verifyingPaymaster()
+  // The v0.7 constructor checks the v0.7 IEntryPoint interface id, which v0.8+'s EntryPoints do not
   // report: construct against v0.7, then retarget.
   const receipt = await sendAndWait(chain, deployer, {
     data: encodeDeployData({
       abi: artifact.abi,
       bytecode: artifact.bytecode,
-      args: [chain.deployment.entryPoints['v0.7'], signer],
+      args: [v06 ? entryPoint : chain.deployment.entryPoints['v0.7'], signer],
     }),
     gas: 3_000_000n,
   })
   if (!receipt.contractAddress) throw new Error('VerifyingPaymaster deployment created no contract')
   const paymaster = getAddress(receipt.contractAddress)
-  if (version !== 'v0.7') await retargetToEntryPoint(chain, paymaster, entryPoint)
+  paymasterVersions.set(paymaster.toLowerCase(), version)
+  if (!v06 && version !== 'v0.7') await retargetToEntryPoint(chain, paymaster, entryPoint)
   if (deposit > 0n) {
     await sendAndWait(chain, deployer, {
       to: entryPoint,
@@ -77,19 +84,28 @@ export async function withVerifyingPaymaster(
   const validUntil = window.validUntil ?? 0
   const validAfter = window.validAfter ?? 0
   const timestamps = encodeAbiParameters([{ type: 'uint48' }, { type: 'uint48' }], [validUntil, validAfter])
+  const version = paymasterVersions.get(paymaster.toLowerCase()) ?? 'v0.7'
+  const ep = entryPointOfVersion(version)
+  const v06 = ep.opShape === 'v0.6'
+  // v0.6: paymasterAndData = paymaster ‖ abi.encode(validUntil, validAfter) ‖ signature, no gas
+  // limits; v0.7+: the gas limits follow the address (getHash reads them). The data is not covered.
+  const { paymasterVerificationGasLimit: _v, paymasterPostOpGasLimit: _p, ...rest } = op
   const withFields: UserOperation = {
-    ...op,
+    ...rest,
     paymaster,
-    paymasterVerificationGasLimit: op.paymasterVerificationGasLimit ?? PAYMASTER_GAS.verification,
-    paymasterPostOpGasLimit: op.paymasterPostOpGasLimit ?? PAYMASTER_GAS.postOp,
-    // getHash reads the gas limits out of paymasterAndData; the data part is not covered.
+    ...(v06
+      ? {}
+      : {
+          paymasterVerificationGasLimit: op.paymasterVerificationGasLimit ?? PAYMASTER_GAS.verification,
+          paymasterPostOpGasLimit: op.paymasterPostOpGasLimit ?? PAYMASTER_GAS.postOp,
+        }),
     paymasterData: concat([timestamps, `0x${'00'.repeat(65)}`]),
   }
   const hash = (await chain.client.readContract({
     address: paymaster,
-    abi: verifyingPaymaster().abi,
+    abi: (v06 ? verifyingPaymasterV06() : verifyingPaymaster()).abi,
     functionName: 'getHash',
-    args: [packUserOp(withFields), validUntil, validAfter],
+    args: [ep.toAbi(withFields), validUntil, validAfter],
   })) as Hex
   const signature = await signer.signMessage({ message: { raw: hash } })
   return { ...withFields, paymasterData: concat([timestamps, signature]) }

@@ -1,18 +1,31 @@
 import { type Address, type Client, encodeFunctionData, type Hex, type LocalAccount } from 'viem'
 import {
+  entryPoint06Abi,
   entryPoint07Abi,
   entryPoint08Abi,
+  entryPoint09Abi,
   getUserOperationHash,
   type SmartAccount,
   toSmartAccount,
 } from 'viem/account-abstraction'
 import { type EntryPointVersion, entryPointArtifact } from '../../src/chain/entrypoint.js'
-import { DUMMY_SIGNATURE } from './account.js'
+import { DUMMY_SIGNATURE, SIMPLE_ACCOUNT_SIGNS_MESSAGE } from './account.js'
+
+/** viem's EntryPoint descriptions, by Conveyor's version names. */
+const VIEM_ENTRY_POINTS = {
+  'v0.6': { abi: entryPoint06Abi, version: '0.6' },
+  'v0.7': { abi: entryPoint07Abi, version: '0.7' },
+  'v0.8': { abi: entryPoint08Abi, version: '0.8' },
+  'v0.9': { abi: entryPoint09Abi, version: '0.9' },
+} as const
 
 /**
- * The sample SimpleAccount as a viem SmartAccount (viem ships no implementation of it), so viem's
- * own bundler client can drive Conveyor: getAddress through the factory, execute/executeBatch,
- * v0.7 signing the EIP-191 message of the userOpHash, v0.8 the raw EIP-712 hash.
+ * The sample SimpleAccount as a viem SmartAccount (viem 2.57 ships no implementation of it, and
+ * permissionless's toSimpleSmartAccount does not install beside it: its optional peer `ox` is
+ * pinned to a line viem no longer uses), so viem's own bundler client can drive Conveyor:
+ * getAddress through the factory, execute/executeBatch, v0.6/v0.7 signing the EIP-191 message of
+ * the userOpHash, v0.8/v0.9 the raw EIP-712 hash. viem sends v0.6 ops with initCode and
+ * paymasterAndData, v0.7+ with the unpacked fields.
  */
 export async function toSimpleAccount(params: {
   client: Client
@@ -30,10 +43,7 @@ export async function toSimpleAccount(params: {
     functionName: 'createAccount',
     args: [owner.address, salt],
   })
-  const ep =
-    version === 'v0.7'
-      ? ({ abi: entryPoint07Abi, address: entryPoint, version: '0.7' } as const)
-      : ({ abi: entryPoint08Abi, address: entryPoint, version: '0.8' } as const)
+  const ep = { ...VIEM_ENTRY_POINTS[version], address: entryPoint }
   let address: Address | undefined
   return toSmartAccount({
     client: client as never,
@@ -92,7 +102,9 @@ export async function toSimpleAccount(params: {
         entryPointVersion: ep.version,
         chainId,
       })
-      return version === 'v0.7' ? owner.signMessage({ message: { raw: hash } }) : owner.sign!({ hash })
+      return SIMPLE_ACCOUNT_SIGNS_MESSAGE[version]
+        ? owner.signMessage({ message: { raw: hash } })
+        : owner.sign!({ hash })
     },
   })
 }

@@ -68,3 +68,19 @@ export class TestDeployer {
     return r
   }
 }
+
+/**
+ * Deploys one of the project's test contracts from a fresh funded key, then calls its `deposit`
+ * with `deposit` wei when asked (the test paymasters put it into their EntryPoint).
+ */
+export async function deployTestContract(
+  chain: TestChain,
+  name: string,
+  args: readonly unknown[],
+  opts: { deposit?: bigint } = {},
+): Promise<Address> {
+  const deployer = new TestDeployer(chain)
+  const address = await deployer.deploy(name, [...args])
+  if (opts.deposit !== undefined) await deployer.call(address, name, 'deposit', [], opts.deposit)
+  return address
+}

@@ -1,7 +1,5 @@
 import type { Address, Hash, Hex } from 'viem'
-import { opsInCalldata } from '../../chain/bundle-calldata.js'
-import { versionOf } from '../../chain/entrypoint.js'
-import { unpackUserOp, userOpHash } from '../../chain/userop.js'
+import { entryPointFor } from '../../chain/entrypoint/registry.js'
 import type { Pool } from '../../pool/types.js'
 import type { Logger } from '../../util/log.js'
 
@@ -24,12 +22,12 @@ export async function readmitBundleOps(
   tx: { hash: Hash; to?: Address; input?: Hex },
 ): Promise<{ entryPoint?: Address; opHashes: Hash[] }> {
   const entryPoint = deps.entryPoints.find((e) => e.toLowerCase() === tx.to?.toLowerCase())
-  const packed = entryPoint && tx.input ? opsInCalldata(tx.input) : undefined
-  if (!entryPoint || !packed) return { opHashes: [] }
+  const ep = entryPoint ? entryPointFor(entryPoint) : undefined
+  const ops = ep && tx.input ? ep.decodeBundle(tx.input) : undefined
+  if (!entryPoint || !ep || !ops) return { opHashes: [] }
   const opHashes: Hash[] = []
-  for (const p of packed) {
-    const op = unpackUserOp(p)
-    const hash = userOpHash(op, entryPoint, deps.chainId, versionOf(entryPoint) ?? 'v0.7')
+  for (const op of ops) {
+    const hash = ep.hash(op, deps.chainId)
     try {
       await deps.pool.addOp(entryPoint, op)
       opHashes.push(hash)
@@ -41,7 +39,7 @@ export async function readmitBundleOps(
     }
   }
   deps.logger.info(
-    { txHash: tx.hash, ops: packed.length, readmitted: opHashes.length },
+    { txHash: tx.hash, ops: ops.length, readmitted: opHashes.length },
     'taken-over bundle ops re-admitted',
   )
   return { entryPoint, opHashes }

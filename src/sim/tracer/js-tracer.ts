@@ -5,22 +5,16 @@ import {
   getAbiItem,
   numberToHex,
   type PublicClient,
-  toFunctionSelector,
 } from 'viem'
+import { PACKED_PHASE_SELECTORS } from '../../chain/entrypoint/simulation-packed.js'
 import { type PackedUserOperation, unpackUserOp } from '../../chain/userop.js'
 import { type SimulationCall, simulationsAbi } from '../sim-call.js'
 import type { ValidationTrace, ValidationTracer } from '../tracer-seam.js'
 import { type TracerConfig, validationTracerSource } from './js-source.js'
 import { type PhaseEntities, parseRawTrace, type RawTrace } from './raw.js'
 
-const PACKED_OP = '(address,uint256,bytes,bytes,bytes32,uint256,bytes32,bytes,bytes)'
-
-/** The EntryPoint calls that open a phase; the same signatures in v0.7 and v0.8. */
-export const PHASE_SELECTORS: TracerConfig['selectors'] = {
-  createSender: toFunctionSelector('createSender(bytes)'),
-  validateUserOp: toFunctionSelector(`validateUserOp(${PACKED_OP},bytes32,uint256)`),
-  validatePaymasterUserOp: toFunctionSelector(`validatePaymasterUserOp(${PACKED_OP},bytes32,uint256)`),
-}
+/** The EntryPoint calls that open a phase in v0.7+ (each version's are its module's phaseSelectors). */
+export const PHASE_SELECTORS: TracerConfig['selectors'] = PACKED_PHASE_SELECTORS
 
 /**
  * ERC-7562 tracing of simulateValidation: debug_traceCall of the Simulator's very call (calldata,
@@ -49,24 +43,25 @@ export class JsValidationTracer implements ValidationTracer {
 
 /**
  * What any trace source needs to split a simulation call into phases: the tracer config (the
- * EntryPoint, the op's sender and paymaster, the selectors that open a phase) and the entity of
- * each phase. Both come from the op inside the call's calldata.
+ * EntryPoint, the op's sender and paymaster, the selectors that open a phase in the op's
+ * EntryPoint version) and the entity of each phase. The Simulator's calls carry the op and the
+ * selectors; a bare v0.7+ call has its op decoded from the calldata.
  */
 export function phasesOf(call: SimulationCall): { config: TracerConfig; entities: PhaseEntities } {
-  const op = simulatedOp(call)
+  const op = call.op ?? simulatedOp(call)
   return {
     config: {
       entryPoint: call.entryPoint,
       sender: op.sender,
       paymaster: op.paymaster,
-      selectors: PHASE_SELECTORS,
+      selectors: call.phaseSelectors ?? PHASE_SELECTORS,
     },
     entities: { sender: op.sender, factory: op.factory, paymaster: op.paymaster },
   }
 }
 
 /**
- * The op inside simulateValidation's calldata (the seam hands over the call, not the op), decoded
+ * The op inside a v0.7+ simulateValidation's calldata (for a call that does not carry it), decoded
  * by the function's own parameters: a lookup by selector over the whole ABI hashes every entry.
  */
 function simulatedOp(call: SimulationCall) {

@@ -1,0 +1,2 @@
+export { CANONICAL_ENTRY_POINTS, EntryPointRegistry, entryPointFor, entryPointOfVersion } from './registry.js'
+export type * from './types.js'
