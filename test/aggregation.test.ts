@@ -43,20 +43,20 @@ afterAll(async () => {
 describe.each(['v0.7', 'v0.8'] as EntryPointVersion[])('aggregated ops in the product (%s)', (version) => {
   let app: App
   let ep: Address
-  /** Served: a and b bundle together; c and d are made to fail; s is served but not staked. */
-  const agg = {} as Record<'a' | 'b' | 'c' | 'd' | 's' | 'unserved', TestAggregation>
+  /** Served: a and b bundle together; c, d and e are made to fail; s is served but not staked. */
+  const agg = {} as Record<'a' | 'b' | 'c' | 'd' | 'e' | 's' | 'unserved', TestAggregation>
 
   beforeAll(async () => {
     ep = chain.deployment.entryPoints[version]
     const deployer = new AggregationDeployer(chain)
-    for (const k of ['a', 'b', 'c', 'd', 'unserved'] as const) agg[k] = await deployer.deploy(version)
+    for (const k of ['a', 'b', 'c', 'd', 'e', 'unserved'] as const) agg[k] = await deployer.deploy(version)
     agg.s = await deployer.deploy(version, { staked: false })
     const key = generatePrivateKey()
     await chain.client.request({
       method: 'anvil_setBalance' as never,
       params: [privateKeyToAccount(key).address, numberToHex(10n ** 21n)] as never,
     })
-    const served = (['a', 'b', 'c', 'd', 's'] as const).map((k) => agg[k].aggregator)
+    const served = (['a', 'b', 'c', 'd', 'e', 's'] as const).map((k) => agg[k].aggregator)
     const config = loadConfig({
       command: 'node',
       argv: [
@@ -165,6 +165,9 @@ describe.each(['v0.7', 'v0.8'] as EntryPointVersion[])('aggregated ops in the pr
   for (const [which, mode, step] of [
     ['c', 1, 'aggregateSignatures'],
     ['d', 2, 'validateSignatures'],
+    // Passes the proposer's own aggregation check and fails only inside handleAggregatedOps: the
+    // bundle check's SignatureValidationFailed branch removes the group.
+    ['e', 3, 'validateSignatures (only when the EntryPoint calls it)'],
   ] as const) {
     it(`an aggregator whose ${step} reverts costs only its group: its ops leave the pool, it is penalised, the rest lands`, async () => {
       const good = await admit((await aggregatedOp(chain, version, agg.a)).op)

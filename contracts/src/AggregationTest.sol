@@ -25,7 +25,9 @@ contract TestAggregator {
     uint256 private constant SIG = 65;
     address public immutable entryPoint;
     address public immutable admin;
-    /// 0: works; 1: aggregateSignatures reverts; 2: validateSignatures reverts (a broken aggregator).
+    /// 0: works; 1: aggregateSignatures reverts; 2: validateSignatures reverts (a broken aggregator);
+    /// 3: validateSignatures reverts only when the EntryPoint calls it, so the check passes off
+    /// chain and fails inside handleAggregatedOps (SignatureValidationFailed from the bundle).
     uint256 public failMode;
 
     constructor(address entryPoint_) {
@@ -62,6 +64,7 @@ contract TestAggregator {
 
     function validateSignatures(PackedUserOperation[] calldata userOps, bytes calldata signature) external view {
         require(failMode != 2, "validation broken");
+        require(failMode != 3 || msg.sender != entryPoint, "validation broken in the bundle");
         require(signature.length == SIG * userOps.length, "bad aggregated signature length");
         for (uint256 i = 0; i < userOps.length; i++) {
             require(userOps[i].signature.length == 0, "op does not carry its sigForUserOp");
