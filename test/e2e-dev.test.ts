@@ -1,3 +1,5 @@
+import { createSmartAccountClient } from 'permissionless'
+import { toSimpleSmartAccount } from 'permissionless/accounts'
 import { createPublicClient, defineChain, http, parseEther } from 'viem'
 import { createBundlerClient } from 'viem/account-abstraction'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,7 +16,7 @@ interface Ready {
   factories: Record<EntryPointVersion, `0x${string}`>
 }
 
-describe('viem bundler client against `conveyor dev` (1 s blocks), every EntryPoint', () => {
+describe('viem and permissionless clients against `conveyor dev` (1 s blocks), every EntryPoint', () => {
   let run: Run
   let ready: Ready
 
@@ -27,15 +29,18 @@ describe('viem bundler client against `conveyor dev` (1 s blocks), every EntryPo
     await run?.exited(15_000).catch(() => run.child.kill('SIGKILL'))
   })
 
+  const devChain = () =>
+    defineChain({
+      id: ready.chainId,
+      name: 'conveyor-dev',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [ready.nodeUrl] } },
+    })
+
   it.each(ENTRY_POINT_VERSIONS)(
     '%s: estimates, sends, and waits for the receipt of a SimpleAccount op',
     async (version) => {
-      const chain = defineChain({
-        id: ready.chainId,
-        name: 'conveyor-dev',
-        nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-        rpcUrls: { default: { http: [ready.nodeUrl] } },
-      })
+      const chain = devChain()
       const client = createPublicClient({ chain, transport: http(ready.nodeUrl) })
       const owner = newOwner()
       const account = await toSimpleAccount({
@@ -72,6 +77,48 @@ describe('viem bundler client against `conveyor dev` (1 s blocks), every EntryPo
 
       const byHash = await bundler.getUserOperation({ hash })
       expect(byHash.transactionHash).toBe(receipt.receipt.transactionHash)
+    },
+    90_000,
+  )
+
+  // permissionless's SimpleAccount (its own account code, not the test harness's) as a dapp would
+  // use it: v0.6, v0.7 and v0.8 (permissionless has no v0.9 SimpleAccount).
+  it.each(['v0.6', 'v0.7', 'v0.8'] as const)(
+    "%s: permissionless's SimpleAccount and smart account client: first op deploys and pays, second op lands",
+    async (version) => {
+      const chain = devChain()
+      const client = createPublicClient({ chain, transport: http(ready.nodeUrl) })
+      const owner = newOwner()
+      const account = await toSimpleSmartAccount({
+        client,
+        owner,
+        entryPoint: {
+          address: ready.entryPoints[version],
+          version: version.slice(1) as '0.6' | '0.7' | '0.8',
+        },
+        factoryAddress: ready.factories[version],
+      })
+      await client.request({
+        method: 'anvil_setBalance' as never,
+        params: [account.address, '0x8ac7230489e80000'] as never,
+      })
+      const smart = createSmartAccountClient({
+        account,
+        chain,
+        client,
+        bundlerTransport: http(ready.rpcUrl),
+        pollingInterval: 250,
+      })
+      for (const n of [1n, 2n]) {
+        const hash = await smart.sendUserOperation({
+          calls: [{ to: owner.address, value: parseEther('0.001') }],
+        })
+        const receipt = await smart.waitForUserOperationReceipt({ hash, timeout: 60_000 })
+        expect(receipt.success).toBe(true)
+        expect(receipt.sender.toLowerCase()).toBe(account.address.toLowerCase())
+        expect(await client.getBalance({ address: owner.address })).toBe(n * parseEther('0.001'))
+      }
+      expect(await client.getCode({ address: account.address })).not.toBeUndefined()
     },
     90_000,
   )

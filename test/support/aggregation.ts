@@ -12,7 +12,7 @@ export interface TestAggregation {
   aggregator: Address
   factory: Address
   /** failMode 1: aggregateSignatures reverts; 2: validateSignatures reverts; 0: works. */
-  setFailMode(mode: 0 | 1 | 2): Promise<void>
+  setFailMode(mode: 0 | 1 | 2 | 3): Promise<void>
 }
 
 /** Deploys the test aggregators (staked unless asked otherwise) and their account factories. */
