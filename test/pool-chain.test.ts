@@ -107,6 +107,21 @@ describe.each(ENTRY_POINT_VERSIONS)('chain tracking %s', (version: EntryPointVer
     expect(await pool.isCurrent()).toBe(true)
   })
 
+  it('credits the factory of an op the builder removed before its block was applied', async () => {
+    const pool = await startPool()
+    const a = await build(version)
+    await pool.addOp(ep(), a.op)
+    const factory = chain.deployment.factories[version]
+    const before = (await pool.dumpReputation(ep())).find((r) => r.address === factory)?.opsIncluded ?? 0
+    // As the builder does on the bundle's receipt.
+    await pool.removeOps(ep(), [a.hash])
+    await bundleOps(chain, version, [a.op])
+    await waitFor('op a mined', () => pool.getMinedOp(a.hash))
+    const rep = await pool.dumpReputation(ep())
+    expect(rep.find((r) => r.address === factory)?.opsIncluded).toBe(before + 1)
+    expect(rep.find((r) => r.address === a.sender)?.opsIncluded).toBe(1)
+  })
+
   it('removes a pooled op whose (sender, nonce) was mined under another hash', async () => {
     const pool = await startPool()
     const owner = newOwner()

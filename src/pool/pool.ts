@@ -319,9 +319,16 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
       const info: MinedOpInfo | undefined = op ? { ...m, op } : undefined
       if (info) this.minedOps.set(m.hash.toLowerCase(), info)
       record.mined.push({ info, hash: m.hash, entryPoint: ep.address, returned: pooled })
+      // An op the builder already took out (it removes a bundle's ops on its receipt, often before
+      // this block is applied) still credits its factory: without that an unstaked factory of many
+      // new accounts reads as never included and is throttled under load.
       const included = pooled
         ? [pooled.op.op.sender, ...pooled.entities.map((e) => e.address)]
-        : [m.sender, ...(m.paymaster !== zeroAddress ? [m.paymaster] : [])]
+        : [
+            m.sender,
+            ...(op?.factory ? [op.factory] : []),
+            ...(m.paymaster !== zeroAddress ? [m.paymaster] : []),
+          ]
       for (const address of included) {
         ep.reputation.addIncluded(address)
         record.included.push({ entryPoint: ep.address.toLowerCase(), address })
