@@ -14,6 +14,8 @@
  * The default compares safe with unsafe at 4 senders and K = 200 ops in flight, both phases, in one
  * run; the closing lines give each phase's safe/unsafe throughput ratio.
  */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Address, Hash } from 'viem'
 import type { EntryPointVersion } from '../src/chain/entrypoint.js'
 import { encodeUserOp } from '../src/rpc/encode.js'
@@ -96,11 +98,14 @@ async function startConveyor(spec: RunSpec): Promise<{ run: Run; ready: Ready }>
     '0',
     '--metrics.port',
     '0',
+    // K clients, each on its own connection: above the default cap of 100 they would be refused.
+    '--rpc.max_connections',
+    String(ACCOUNTS + 64),
     '--entry_points',
     VERSION,
     ...(mode === 'unsafe' ? ['--unsafe'] : ['--sim.tracer', mode === 'js' ? 'js' : 'auto']),
     '--log.level',
-    'warn',
+    process.env.BENCH_E2E_LOG_LEVEL ?? 'warn',
   ])
   children.add(run)
   const ready = (await run.ready(60_000)) as unknown as Ready
@@ -181,6 +186,12 @@ async function run(spec: RunSpec): Promise<RunResult> {
     watcher.stop()
     await stopConveyor(child)
     children.delete(child)
+    // BENCH_E2E_LOG_DIR keeps each run's bundler log (with BENCH_E2E_LOG_LEVEL=info, say) to see why.
+    const dir = process.env.BENCH_E2E_LOG_DIR
+    if (dir) {
+      const name = `${spec.senders}@${spec.blockTime}-${spec.mode}-${spec.phase}.log`
+      writeFileSync(join(dir, name), child.stdout() + child.stderr())
+    }
   }
 }
 
