@@ -11,6 +11,9 @@
  *     native path on anvil) | js (--sim.tracer js); phase: deployed (ops of deployed accounts) |
  *     new (every op the first of a brand-new account, its factory deploying it))
  *
+ * To see where the bundler's time goes: BENCH_E2E_LOG_DIR=dir BENCH_E2E_LOG_LEVEL=info keeps each run's
+ * log; CONVEYOR_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=dir" profiles each bundler process.
+ *
  * The default compares safe with unsafe at 4 senders and K = 200 ops in flight, both phases, in one
  * run; the closing lines give each phase's safe/unsafe throughput ratio.
  */

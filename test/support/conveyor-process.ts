@@ -21,7 +21,11 @@ export interface Run {
 }
 
 export function conveyor(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: 'pipe' })
+  const child = spawn(
+    process.execPath,
+    [...(process.env.CONVEYOR_CHILD_NODE_ARGS?.split(' ') ?? []), BIN, ...args],
+    { cwd: ROOT, env: cleanEnv(env), stdio: 'pipe' },
+  )
   let out = ''
   let err = ''
   child.stdout.on('data', (d: Buffer) => {
