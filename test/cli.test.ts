@@ -78,6 +78,9 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: nu
   return check()
 }
 
+/** dev's RPC (3000) and admin (8080) ports are fixed by default; tests take free ones. */
+const FREE_SERVER_PORTS = ['--rpc.port', '0', '--metrics.port', '0']
+
 describe('conveyor dev', () => {
   it('prints one ready line naming a chain with all four EntryPoints and their factories; SIGINT stops it and its anvil', async () => {
     const chainPort = await freePort()
@@ -138,7 +141,13 @@ describe('conveyor dev', () => {
 
   it('exits on SIGTERM, and at once on a second signal, leaving no anvil', async () => {
     const chainPort = await freePort()
-    const run = conveyor(['dev', '--dev.chain_port', String(chainPort), '--dev.block_time=0.5'])
+    const run = conveyor([
+      'dev',
+      ...FREE_SERVER_PORTS,
+      '--dev.chain_port',
+      String(chainPort),
+      '--dev.block_time=0.5',
+    ])
     const ready = await run.ready(30_000)
     run.child.kill('SIGTERM')
     run.child.kill('SIGTERM')
@@ -149,7 +158,7 @@ describe('conveyor dev', () => {
   })
 
   it('funds given signer keys on the embedded chain', async () => {
-    const run = conveyor(['dev', '--dev.block_time=0'], {
+    const run = conveyor(['dev', ...FREE_SERVER_PORTS, '--dev.block_time=0'], {
       CONVEYOR_SIGNER__PRIVATE_KEYS: KEY,
       CONVEYOR_LOG__LEVEL: 'debug', // the effective configuration is logged, redacted
     })
