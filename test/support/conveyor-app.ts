@@ -35,6 +35,7 @@ export async function startConveyorApp(chain: TestChain, argv: string[] = []): P
       `--entry_points=${ENTRY_POINT_VERSIONS.join(',')}`,
       `--signer.private_keys=${signerKey}`,
       '--rpc.port=0',
+      '--metrics.port=0',
       '--rpc.enable_debug_methods=true',
       '--bundling_mode=manual',
       '--num_signers=1',
