@@ -27,13 +27,14 @@ export async function readmitBundleOps(
   if (!entryPoint || !ep || !ops) return { opHashes: [] }
   const opHashes: Hash[] = []
   for (const op of ops) {
-    const hash = ep.hash(op, deps.chainId)
     try {
-      await deps.pool.addOp(entryPoint, op)
-      opHashes.push(hash)
+      opHashes.push(await deps.pool.addOp(entryPoint, op))
     } catch (err) {
       deps.logger.info(
-        { userOpHash: hash, err: String((err as Error)?.message ?? err).slice(0, 300) },
+        {
+          userOpHash: hashOrUndefined(() => ep.hash(op, deps.chainId)),
+          err: String((err as Error)?.message ?? err).slice(0, 300),
+        },
         'op of a taken-over bundle not re-admitted',
       )
     }
@@ -43,4 +44,13 @@ export async function readmitBundleOps(
     'taken-over bundle ops re-admitted',
   )
   return { entryPoint, opHashes }
+}
+
+/** A 7702 op read back from calldata lacks its authorization: its hash may need the chain's delegate. */
+function hashOrUndefined(hash: () => Hash): Hash | undefined {
+  try {
+    return hash()
+  } catch {
+    return undefined
+  }
 }
