@@ -53,6 +53,8 @@ export interface Build7702Params {
   nonce?: bigint
   /** Default true: fund the EOA so it pays its own prefund. */
   fund?: boolean
+  /** Default: from the chain's current base fee and tip. */
+  fees?: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }
 }
 
 /** Simple7702Account.execute(to, value, data). */
@@ -84,7 +86,7 @@ export async function build7702Op(
       functionName: 'getNonce',
       args: [sender, 0n],
     })) as bigint)
-  const fees = await currentFees(chain)
+  const fees = p.fees ?? (await currentFees(chain))
   const op: UserOperation = {
     sender,
     nonce,
