@@ -1,6 +1,6 @@
 import { type Address, type Hash, hexToBigInt, numberToHex, type PrivateKeyAccount } from 'viem'
 import { getUserOperationHash } from 'viem/account-abstraction'
-import { privateKeyToAccount } from 'viem/accounts'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { delegationCode, type Eip7702Auth } from '../src/chain/eip7702.js'
 import { type EntryPointVersion, entryPointAbi } from '../src/chain/entrypoint.js'
@@ -243,5 +243,24 @@ describe('EIP-7702 ops bundled as type-4 transactions (anvil, real EntryPoints)'
     // The bundle's gas limit carries the authorization's 25,000 intrinsic gas.
     const gasUsed = (await chain.client.getTransactionReceipt({ hash: tx.hash })).gasUsed
     expect(tx.gas).toBeGreaterThan(gasUsed)
+  }, 60_000)
+
+  it('refuses to start when a bundle signer is EIP-7702 delegated, naming the signer and the delegate', async () => {
+    const key = generatePrivateKey()
+    const signer = privateKeyToAccount(key).address
+    const impl = implementation(chain, 'v0.9')
+    await chain.client.request({
+      method: 'anvil_setCode' as never,
+      params: [signer, delegationCode(impl)] as never,
+    })
+    const err = await startConveyorApp(chain, [], { signerKey: key }).then(
+      async (started) => {
+        await started.stop()
+        return undefined
+      },
+      (e: unknown) => e as Error,
+    )
+    expect(err?.message).toContain(`signer ${signer} is EIP-7702 delegated to ${impl}`)
+    expect(err?.message).toContain('bundle signers must be plain EOAs')
   }, 60_000)
 })

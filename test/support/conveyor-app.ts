@@ -22,8 +22,12 @@ export interface ConveyorApp {
   stop(): Promise<void>
 }
 
-export async function startConveyorApp(chain: TestChain, argv: string[] = []): Promise<ConveyorApp> {
-  const signerKey = generatePrivateKey()
+export async function startConveyorApp(
+  chain: TestChain,
+  argv: string[] = [],
+  opts: { signerKey?: Hex } = {},
+): Promise<ConveyorApp> {
+  const signerKey = opts.signerKey ?? generatePrivateKey()
   await chain.client.request({
     method: 'anvil_setBalance' as never,
     params: [privateKeyToAccount(signerKey).address, numberToHex(10n ** 21n)] as never,
