@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { delegationCode, type Eip7702Auth } from '../src/chain/eip7702.js'
 import { type EntryPointVersion, entryPointAbi } from '../src/chain/entrypoint.js'
 import { packUserOp, type UserOperation } from '../src/chain/userop.js'
+import { createOpLookup } from '../src/rpc/op-lookup.js'
 import { buildOp, newOwner } from './harness/account.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
 import { build7702Op, implementation, signAuth, wire7702 } from './harness/eip7702.js'
@@ -20,7 +21,7 @@ let app: ConveyorApp
 
 beforeAll(async () => {
   chain = await startTestChain()
-  app = await startConveyorApp(chain)
+  app = await startConveyorApp(chain, ['--metrics.port=0'])
 }, 60_000)
 afterAll(async () => {
   await app?.stop()
@@ -107,6 +108,13 @@ describe('EIP-7702 ops bundled as type-4 transactions (anvil, real EntryPoints)'
         args: [packUserOp(op)],
       })
       expect(onChain).toBe(hash)
+      // Found on chain alone (the pool forgotten), the op comes back with its authorization.
+      const found = await createOpLookup({
+        client: chain.client,
+        entryPoints: [ep(version)],
+      }).getUserOperation(hash)
+      expect(found?.userOperation.factory?.toLowerCase()).toBe('0x7702000000000000000000000000000000000000')
+      expect(found?.userOperation.eip7702Auth).toEqual(auth)
 
       // Delegated now: no authorization needed (v0.9 also names the marker, hashed with the chain's delegate).
       const second = await build7702Op(chain, version, { owner, marker: version === 'v0.9' })
@@ -253,7 +261,7 @@ describe('EIP-7702 ops bundled as type-4 transactions (anvil, real EntryPoints)'
       method: 'anvil_setCode' as never,
       params: [signer, delegationCode(impl)] as never,
     })
-    const err = await startConveyorApp(chain, [], { signerKey: key }).then(
+    const err = await startConveyorApp(chain, ['--metrics.port=0'], { signerKey: key }).then(
       async (started) => {
         await started.stop()
         return undefined
