@@ -1,4 +1,5 @@
-import { type Address, concat, getAddress, type Hex, size, slice } from 'viem'
+import { type Address, concat, getAddress, type Hex, hexToBigInt, isAddressEqual, size, slice } from 'viem'
+import { recoverAuthorizationAddress } from 'viem/utils'
 import { RpcCode, RpcError } from '../util/errors.js'
 import type { UserOperation } from './userop.js'
 
@@ -91,4 +92,45 @@ export function withChainDelegate(op: UserOperation, senderCode: Hex): UserOpera
       { field: 'eip7702Auth' },
     )
   return { ...op, eip7702Delegate: delegate }
+}
+
+/** An authorization as nodes return it in a transaction (quantities as hex or numbers). */
+export interface WireAuthorization {
+  chainId: Hex | number
+  address: Address
+  nonce: Hex | number
+  yParity?: Hex | number
+  r: Hex
+  s: Hex
+}
+
+export function fromWireAuthorization(a: WireAuthorization): Eip7702Auth {
+  const big = (v: Hex | number | undefined) => (typeof v === 'number' ? BigInt(v) : v ? hexToBigInt(v) : 0n)
+  return {
+    chainId: big(a.chainId),
+    address: getAddress(a.address),
+    nonce: big(a.nonce),
+    yParity: Number(big(a.yParity)),
+    r: a.r,
+    s: a.s,
+  }
+}
+
+/**
+ * A 7702 op read back from a type-4 bundle's calldata lacks its authorization: the entry of the
+ * transaction's list signed by the op's sender, if any.
+ */
+export async function authorizationOfSender(
+  op: UserOperation,
+  list: readonly Eip7702Auth[],
+): Promise<Eip7702Auth | undefined> {
+  if (!isEip7702Op(op)) return undefined
+  for (const a of list) {
+    const authority = await recoverAuthorizationAddress({
+      authorization: { address: a.address, chainId: Number(a.chainId), nonce: Number(a.nonce) },
+      signature: { r: a.r, s: a.s, yParity: a.yParity },
+    }).catch(() => undefined)
+    if (authority && isAddressEqual(authority, op.sender)) return a
+  }
+  return undefined
 }

@@ -1,6 +1,5 @@
 import { type Address, getAddress, type Hash, type Hex, type PublicClient, type RpcLog } from 'viem'
-import { recoverAuthorizationAddress } from 'viem/utils'
-import { type Eip7702Auth, isEip7702Op } from '../chain/eip7702.js'
+import { authorizationOfSender, fromWireAuthorization, isEip7702Op } from '../chain/eip7702.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { UserOperation } from '../chain/userop.js'
 import { RpcCode, RpcError } from '../util/errors.js'
@@ -88,20 +87,8 @@ export function createOpLookup(opts: OpLookupOptions): OpLookup {
   async function withAuthorization(op: UserOperation, txHash: Hash): Promise<UserOperation> {
     if (!isEip7702Op(op)) return op
     const tx = await client.getTransaction({ hash: txHash })
-    for (const a of tx.authorizationList ?? []) {
-      const authority = await recoverAuthorizationAddress({ authorization: a }).catch(() => undefined)
-      if (authority?.toLowerCase() !== op.sender.toLowerCase()) continue
-      const auth: Eip7702Auth = {
-        chainId: BigInt(a.chainId),
-        address: getAddress(a.address),
-        nonce: BigInt(a.nonce),
-        yParity: a.yParity ?? 0,
-        r: a.r,
-        s: a.s,
-      }
-      return { ...op, eip7702Auth: auth }
-    }
-    return op
+    const auth = await authorizationOfSender(op, (tx.authorizationList ?? []).map(fromWireAuthorization))
+    return auth ? { ...op, eip7702Auth: auth } : op
   }
 
   /** Calldata of every EntryPoint call in the bundle transaction: direct, else from a call trace. */

@@ -1,4 +1,5 @@
 import type { Address, Hash, Hex } from 'viem'
+import { authorizationOfSender, type Eip7702Auth } from '../../chain/eip7702.js'
 import { entryPointFor } from '../../chain/entrypoint/registry.js'
 import type { Pool } from '../../pool/types.js'
 import type { Logger } from '../../util/log.js'
@@ -19,14 +20,17 @@ export interface TakeoverDeps {
  */
 export async function readmitBundleOps(
   deps: TakeoverDeps,
-  tx: { hash: Hash; to?: Address; input?: Hex },
+  tx: { hash: Hash; to?: Address; input?: Hex; authorizationList?: Eip7702Auth[] },
 ): Promise<{ entryPoint?: Address; opHashes: Hash[] }> {
   const entryPoint = deps.entryPoints.find((e) => e.toLowerCase() === tx.to?.toLowerCase())
   const ep = entryPoint ? entryPointFor(entryPoint) : undefined
   const ops = ep && tx.input ? ep.decodeBundle(tx.input) : undefined
   if (!entryPoint || !ep || !ops) return { opHashes: [] }
   const opHashes: Hash[] = []
-  for (const op of ops) {
+  for (const decoded of ops) {
+    // A 7702 op gets its authorization back from the bundle's list (calldata does not carry it).
+    const auth = await authorizationOfSender(decoded, tx.authorizationList ?? [])
+    const op = auth ? { ...decoded, eip7702Auth: auth } : decoded
     try {
       opHashes.push(await deps.pool.addOp(entryPoint, op))
     } catch (err) {
