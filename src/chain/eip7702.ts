@@ -1,4 +1,4 @@
-import { type Address, concat, getAddress, type Hex, hexToBigInt, isAddressEqual, size, slice } from 'viem'
+import { type Address, concat, getAddress, type Hex, hexToBigInt, isAddressEqual, pad, size, slice } from 'viem'
 import { recoverAuthorizationAddress } from 'viem/utils'
 import { RpcCode, RpcError } from '../util/errors.js'
 import type { UserOperation } from './userop.js'
@@ -111,8 +111,9 @@ export function fromWireAuthorization(a: WireAuthorization): Eip7702Auth {
     address: getAddress(a.address),
     nonce: big(a.nonce),
     yParity: Number(big(a.yParity)),
-    r: a.r,
-    s: a.s,
+    // Nodes may give r and s without leading zeros; the RPC speaks 32-byte words.
+    r: pad(a.r, { size: 32 }),
+    s: pad(a.s, { size: 32 }),
   }
 }
 
