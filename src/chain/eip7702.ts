@@ -1,4 +1,14 @@
-import { type Address, concat, getAddress, type Hex, hexToBigInt, isAddressEqual, pad, size, slice } from 'viem'
+import {
+  type Address,
+  concat,
+  getAddress,
+  type Hex,
+  hexToBigInt,
+  isAddressEqual,
+  pad,
+  size,
+  slice,
+} from 'viem'
 import { recoverAuthorizationAddress } from 'viem/utils'
 import { RpcCode, RpcError } from '../util/errors.js'
 import type { UserOperation } from './userop.js'
