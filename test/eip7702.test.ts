@@ -21,7 +21,7 @@ let app: ConveyorApp
 
 beforeAll(async () => {
   chain = await startTestChain()
-  app = await startConveyorApp(chain, ['--metrics.port=0'])
+  app = await startConveyorApp(chain)
 }, 60_000)
 afterAll(async () => {
   await app?.stop()
@@ -261,7 +261,7 @@ describe('EIP-7702 ops bundled as type-4 transactions (anvil, real EntryPoints)'
       method: 'anvil_setCode' as never,
       params: [signer, delegationCode(impl)] as never,
     })
-    const err = await startConveyorApp(chain, ['--metrics.port=0'], { signerKey: key }).then(
+    const err = await startConveyorApp(chain, [], { signerKey: key }).then(
       async (started) => {
         await started.stop()
         return undefined

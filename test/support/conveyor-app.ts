@@ -42,6 +42,8 @@ export async function startConveyorApp(
       '--rpc.enable_debug_methods=true',
       '--bundling_mode=manual',
       '--num_signers=1',
+      // A free port for the admin server unless the test sets it: fixed ports collide with other runs.
+      ...(argv.some((a) => a.startsWith('--metrics')) ? [] : ['--metrics.port=0']),
       ...argv,
     ],
   })
