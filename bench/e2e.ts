@@ -123,6 +123,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
     const chain = chainAt(ready.nodeUrl, ready.chainId, {
       entryPoints: ready.entryPoints,
       factories: ready.factories,
+      delegates: {},
     })
     const fresh = spec.phase === 'new'
     if (fresh) await stakeFactory(chain, VERSION)

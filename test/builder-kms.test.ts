@@ -3,10 +3,12 @@ import { type Address, type Hash, numberToHex, parseEventLogs } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type App, startApp } from '../src/app.js'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
+import { delegationCode } from '../src/chain/eip7702.js'
 import { entryPointAbi } from '../src/chain/entrypoint.js'
 import { loadConfig } from '../src/config/index.js'
 import { buildOp, newOwner } from './harness/account.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
+import { build7702Op, implementation, signAuth } from './harness/eip7702.js'
 import { type KmsTestServer, startKmsServer } from './support/kms-server.js'
 import { startRedis } from './support/redis.js'
 import { capturedLogger } from './support/relay-bundle.js'
@@ -30,13 +32,13 @@ afterAll(async () => {
 })
 
 /** The whole composition root (pool, safe simulation, RPC, builder) from `conveyor node` flags. */
-async function startNode(flags: string[]) {
+async function startNode(flags: string[], entryPoint: Address = chain.deployment.entryPoints[V07]) {
   const { logger, lines } = capturedLogger()
   const config = loadConfig({
     command: 'node',
     argv: [
       `--node_http=${chain.url}`,
-      `--entry_points=${chain.deployment.entryPoints[V07]}`,
+      `--entry_points=${entryPoint}`,
       '--rpc.port=0',
       '--metrics.port=0',
       `--signer.aws_kms_endpoint=${kms.url}`,
@@ -147,6 +149,41 @@ describe('builder signs bundles through AWS KMS (KMS test server, real AWS SDK)'
     } finally {
       probe.disconnect()
       await redis.stop()
+    }
+  }, 60_000)
+
+  it('an op with an EIP-7702 authorization: KMS signs the type-4 bundle, mined with the delegation', async () => {
+    const { keyId, address } = await fundedKmsKey()
+    const { app } = await startNode(
+      [`--signer.aws_kms_key_ids=${keyId}`, '--signer.enable_kms_locking=false'],
+      chain.deployment.entryPoints['v0.8'],
+    )
+    try {
+      const owner = newOwner()
+      const impl = implementation(chain, 'v0.8')
+      const auth = await signAuth(chain, owner, impl)
+      const { op, hash } = await build7702Op(chain, 'v0.8', { owner, auth })
+      expect(await app.pool.addOp(chain.deployment.entryPoints['v0.8'], op)).toBe(hash)
+      let txHash: Hash | undefined
+      await waitFor(
+        async () => {
+          txHash = (await app.pool.getMinedOp(hash))?.transactionHash
+          return txHash !== undefined
+        },
+        'the 7702 op mined',
+        { timeoutMs: 30_000 },
+      )
+      const tx = await chain.client.getTransaction({ hash: txHash as Hash })
+      expect(tx.type).toBe('eip7702')
+      expect(tx.from.toLowerCase()).toBe(address.toLowerCase())
+      expect(tx.authorizationList?.[0]?.address.toLowerCase()).toBe(impl.toLowerCase())
+      expect((await chain.client.getTransactionReceipt({ hash: txHash as Hash })).status).toBe('success')
+      expect((await chain.client.getCode({ address: owner.address }))?.toLowerCase()).toBe(
+        delegationCode(impl),
+      )
+      expect((await app.pool.getMinedOp(hash))?.success).toBe(true)
+    } finally {
+      await app.stop()
     }
   }, 60_000)
 })

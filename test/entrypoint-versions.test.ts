@@ -55,7 +55,7 @@ function wire(version: EntryPointVersion, op: UserOperation): Record<string, Hex
       signature: op.signature,
     }
   }
-  return encodeUserOp(op) as Record<string, Hex>
+  return encodeUserOp(op) as unknown as Record<string, Hex>
 }
 
 const ep = (version: EntryPointVersion): Address => chain.deployment.entryPoints[version]

@@ -247,7 +247,18 @@ describe('RPC server: eth namespace', () => {
     expect(badHex.error?.message).toContain('params[0].nonce')
 
     const extra = await call(ctx, 'eth_sendUserOperation', [{ ...wireOp(), eip7702Auth: {} }, EP7])
-    expect(extra.error?.message).toContain('unknown field eip7702Auth')
+    expect(extra.error?.message).toContain(
+      'params[0].eip7702Auth: EIP-7702 authorizations are served on EntryPoint v0.8 and v0.9, not v0.7',
+    )
+    const unknown = await call(ctx, 'eth_sendUserOperation', [{ ...wireOp(), authorization: {} }, EP7])
+    expect(unknown.error?.message).toContain('unknown field authorization')
+    // On v0.8 the authorization's shape is checked field by field.
+    const shape = await call(ctx, 'eth_sendUserOperation', [
+      { ...wireOp(), factory: '0x7702', eip7702Auth: { chainId: '0x1' } },
+      EP8,
+    ])
+    expect(shape.error?.code).toBe(RpcCode.InvalidParams)
+    expect(shape.error?.message).toContain('params[0].eip7702Auth.address: missing')
 
     expect((await call(ctx, 'eth_sendUserOperation', [wireOp()])).error?.code).toBe(RpcCode.InvalidParams)
     expect((await call(ctx, 'eth_chainId', [1])).error?.code).toBe(RpcCode.InvalidParams)

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client'
 import type { Address, PublicClient } from 'viem'
 import type { ChainSpec } from '../chain/chain-spec.js'
+import { entryPointFor } from '../chain/entrypoint/registry.js'
 import { FeeEstimator } from '../chain/fees.js'
 import type { Config } from '../config/index.js'
 import type { Pool } from '../pool/types.js'
@@ -17,6 +18,7 @@ import { SenderMetrics } from './sender-metrics.js'
 import { BalanceMonitor } from './signer/balance.js'
 import { createSignerManager } from './signer/create.js'
 import type { SignerManager } from './signer/types.js'
+import { refuseDelegatedSigners } from './signer/undelegated.js'
 import { createTransactionSender, type TransactionSenderSettings } from './submit/index.js'
 import type { TransactionSender } from './submit/types.js'
 
@@ -70,9 +72,15 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
         enableLeasing: cfg.signer.enable_kms_leasing,
         numSigners: cfg.num_signers,
         chainId: ctx.chainId,
+        // Ops with EIP-7702 authorizations go out as type-4 bundles (EntryPoint v0.8+).
+        eip7702: (cfg.entry_points as Address[]).some((a) => entryPointFor(a)?.eip7702),
       },
       { logger: log, registry: ctx.registry },
     ))
+  await refuseDelegatedSigners(ctx.client, signers).catch(async (err) => {
+    if (!ctx.signers) await signers.close()
+    throw err
+  })
   const proposer = new BundleProposer({
     pool: ctx.pool,
     validator: ctx.validator,

@@ -1,4 +1,5 @@
-import type { Address, Hex, PublicClient } from 'viem'
+import type { Address, Hex, PublicClient, SignedAuthorization } from 'viem'
+import { authorizationGas } from '../chain/eip7702.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import type { Fees } from '../chain/fee-math.js'
 import { bundleGasLimit } from '../chain/gas.js'
@@ -12,6 +13,7 @@ import {
 import type { PoolOp } from '../pool/types.js'
 import type { Logger } from '../util/log.js'
 import type { Aggregation } from './aggregation.js'
+import { authorizationList } from './authorizations.js'
 import type { OpGroup } from './bundle.js'
 import { encodeBundleCall } from './handle-ops.js'
 import { blameOf, entityAddress, type ProposalRecorder } from './proposal-report.js'
@@ -80,7 +82,8 @@ export async function checkBundle(
     if (ops.length === 0) break
     const data = encodeBundleCall(x.ep, groups, x.beneficiary)
     const aggregatorGas = groups.reduce((sum, g) => sum + (g.validationGas ?? 0n), 0n)
-    const gas = bundleGas(x.ep, ops, data) + aggregatorGas
+    // Each authorization adds its intrinsic cost to the type-4 transaction.
+    const gas = bundleGas(x.ep, ops, data) + aggregatorGas + authorizationGas(ops.map((c) => c.op))
     if (gas * x.fees.maxFeePerGas > x.costCap) {
       // Shed the lowest-paying op until the bundle fits the signer's purse.
       x.recorder.skip([{ hash: (ops[ops.length - 1] as PoolOp).hash, reason: 'balance_cap' }])
@@ -88,7 +91,7 @@ export async function checkBundle(
       continue
     }
     calls++
-    const failure = await callBundle(x, data, gas)
+    const failure = await callBundle(x, data, gas, authorizationList(ops))
     if (failure === undefined) {
       settle()
       return { groups, data, gas, calls }
@@ -123,9 +126,15 @@ export async function checkBundle(
 }
 
 /** undefined when the call passes; the revert data (or '0x') when it reverts. */
-async function callBundle(x: BundleCheckInput, data: Hex, gas: bigint): Promise<Hex | undefined> {
+async function callBundle(
+  x: BundleCheckInput,
+  data: Hex,
+  gas: bigint,
+  auths: { authorizationList?: SignedAuthorization[] },
+): Promise<Hex | undefined> {
   try {
-    await x.client.call({ account: x.signer, to: x.entryPoint, data, gas, ...x.fees })
+    // With the ops' authorizations, as the type-4 bundle will carry them.
+    await x.client.call({ account: x.signer, to: x.entryPoint, data, gas, ...x.fees, ...auths })
     return undefined
   } catch (err) {
     const revert = extractRevertData(err)

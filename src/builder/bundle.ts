@@ -1,4 +1,4 @@
-import type { Address, Hash, Hex } from 'viem'
+import type { Address, Hash, Hex, SignedAuthorization } from 'viem'
 import type { EntryPointVersion } from '../chain/entrypoint.js'
 import type { Fees } from '../chain/fee-math.js'
 import type { EntityUpdate, PoolOp } from '../pool/types.js'
@@ -18,6 +18,8 @@ export interface BundleTx extends Fees {
   to: Address
   data: Hex
   gas: bigint
+  /** The ops' EIP-7702 authorizations: present (non-empty) makes the bundle a type-4 transaction. */
+  authorizationList?: SignedAuthorization[]
 }
 
 export interface Bundle {
@@ -41,6 +43,8 @@ export type SkipReason =
   | 'bundle_size'
   /** Left out untried after a bundle revert that named no op, until the op causing it was found. */
   | 'behind_unnamed_revert'
+  /** Its EIP-7702 authorization waits for (or is about to be consumed by) the authority's own pending transaction. */
+  | 'authorization_pending'
 
 export interface SkippedOp {
   hash: Hash

@@ -1,5 +1,6 @@
 import type { Address, Hex, PublicClient } from 'viem'
 import type { ChainSpec } from '../chain/chain-spec.js'
+import { authorizationGas } from '../chain/eip7702.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { bundleFees, type Fees, type PriorityFeeMode, requiredOpFees } from '../chain/fee-math.js'
@@ -8,6 +9,7 @@ import type { ValidationResult, Validator } from '../sim/types.js'
 import { RpcError } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import { Aggregation } from './aggregation.js'
+import { authorizationList, recheckAuthorizations } from './authorizations.js'
 import type { Bundle, NoBundleReason, Proposal } from './bundle.js'
 import { checkBundle } from './bundle-check.js'
 import { ProposalRecorder } from './proposal-report.js'
@@ -147,11 +149,13 @@ export class BundleProposer {
       return none(picked.skipped.some((s) => s.reason === 'fee_too_low') ? 'priced_out' : 'no_ops')
     }
 
+    // EIP-7702: an authorization applies only at its authority's next nonce.
+    const authorized = await recheckAuthorizations(client, picked.selected, est.blockNumber, recorder)
     // Second simulation at one block: whatever no longer validates leaves the bundle and the pool.
     const resimulated = await resimulate(
       { client, validator: this.deps.validator, concurrency: settings.simulationConcurrency },
       req.entryPoint,
-      picked.selected,
+      authorized,
       est.blockNumber,
       recorder,
     )
@@ -194,7 +198,9 @@ export class BundleProposer {
 
     const ops = checked.groups.flatMap((g) => g.ops)
     const aggregatorGas = checked.groups.reduce((sum, g) => sum + (g.validationGas ?? 0n), 0n)
-    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee, aggregatorGas, opGas)
+    // No op pays for its authorization's intrinsic gas: the bundle does.
+    const unpaidGas = aggregatorGas + authorizationGas(ops.map((c) => c.op))
+    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee, unpaidGas, opGas)
     if (economics.revenue < economics.cost) {
       this.log.info(
         { revenue: economics.revenue.toString(), cost: economics.cost.toString() },
@@ -207,7 +213,7 @@ export class BundleProposer {
       entryPoint: req.entryPoint,
       version: ep.version,
       groups: checked.groups,
-      tx: { to: req.entryPoint, data: checked.data, gas: checked.gas, ...fees },
+      tx: { to: req.entryPoint, data: checked.data, gas: checked.gas, ...fees, ...authorizationList(ops) },
       blockNumber: est.blockNumber,
       expectedStorage: mergeStorage(ops.map((c) => c.validation)),
     }

@@ -1,3 +1,4 @@
+import { factoryEntity } from '../chain/eip7702.js'
 import type { PoolOp } from '../pool/types.js'
 import { type BundleCandidate, bundleStorageConflicts, type StorageConflict } from '../sim/rules/index.js'
 import type { SkippedOp } from './bundle.js'
@@ -37,7 +38,7 @@ function bundleCandidate(c: PoolOp): BundleCandidate {
   return {
     id: c.hash,
     sender: c.op.sender,
-    factory: c.op.factory,
+    factory: factoryEntity(c.op),
     paymaster: c.op.paymaster,
     aggregator: c.aggregator,
     accessedStorage: c.validation.accessedStorage,

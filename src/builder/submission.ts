@@ -30,8 +30,7 @@ export async function submitBundle(
 ): Promise<SenderEvent> {
   let raw: `0x${string}`
   try {
-    raw = await signer.signTransaction({
-      type: 'eip1559',
+    const common = {
       chainId: deps.chainId,
       nonce: Number(e.nonce),
       to: bundle.tx.to,
@@ -39,7 +38,14 @@ export async function submitBundle(
       gas: bundle.tx.gas,
       maxFeePerGas: e.fees.maxFeePerGas,
       maxPriorityFeePerGas: e.fees.maxPriorityFeePerGas,
-    })
+    }
+    // Ops with EIP-7702 authorizations go out in a type-4 transaction carrying them.
+    const auths = bundle.tx.authorizationList
+    raw = await signer.signTransaction(
+      auths?.length
+        ? { ...common, type: 'eip7702', authorizationList: auths }
+        : { ...common, type: 'eip1559' },
+    )
   } catch (err) {
     return { kind: 'sendResult', result: { kind: 'error', error: 'rejected', message: errorMessage(err) } }
   }

@@ -1,5 +1,6 @@
 import { encodeAbiParameters, type Hex, hexToBytes, size } from 'viem'
 import type { ChainSpec } from './chain-spec.js'
+import { PER_AUTHORIZATION_GAS } from './eip7702.js'
 import { BUNDLE_PER_OP_OVERHEAD_GAS, INNER_GAS_OVERHEAD, PACKED_GAS_RULES } from './entrypoint/gas-rules.js'
 import type { GasRules } from './entrypoint/types.js'
 import { PACKED_USER_OP_COMPONENTS, packUserOp, type UserOperation } from './userop.js'
@@ -74,7 +75,8 @@ const allNonZero = (data: Hex): Hex => `0x${'ff'.repeat(size(data))}`
 
 /**
  * The least preVerificationGas an op must carry: its share of the transaction's fixed cost, the
- * per-op overhead, and the calldata it adds to the bundle at EIP-2028 prices. (The EIP-7623 floor
+ * per-op overhead, the calldata it adds to the bundle at EIP-2028 prices, and its EIP-7702
+ * authorization's intrinsic gas. (The EIP-7623 floor
  * binds only when a bundle's execution gas is small next to its data; bundleGasLimit covers it.)
  */
 export function requiredPreVerificationGas(
@@ -101,6 +103,8 @@ export function requiredPreVerificationGas(
     spec.pvg.perUserOp +
     overhead +
     spec.pvg.perUserOpWord * words +
-    calldataCost(encoded).gas
+    calldataCost(encoded).gas +
+    // EIP-7702: the type-4 bundle pays its authorization's intrinsic gas; the op's PVG carries it.
+    (op.eip7702Auth ? PER_AUTHORIZATION_GAS : 0n)
   )
 }

@@ -1,4 +1,5 @@
 import { type Address, concat, getAddress, type Hex, pad, size, slice, toHex } from 'viem'
+import type { Eip7702Auth } from './eip7702.js'
 
 /**
  * A user operation as Conveyor holds it, for every EntryPoint version: the unpacked form of the
@@ -28,6 +29,16 @@ export interface UserOperation {
    */
   paymasterSignature?: Hex
   signature: Hex
+  /**
+   * v0.8+: the EIP-7702 authorization delegating the sender (an EOA) to an implementation; the op's
+   * factory is then the 0x7702 marker. Carried into the bundle's authorization list, not into handleOps.
+   */
+  eip7702Auth?: Eip7702Auth
+  /**
+   * A 7702 op without an authorization (the sender is already delegated): the delegate read from
+   * the chain at admission, which the userOpHash covers. Never on the wire.
+   */
+  eip7702Delegate?: Address
 }
 
 /** keccak256("PaymasterSignature")[:8]: marks a v0.9 paymasterAndData that ends with a paymaster signature. */

@@ -29,7 +29,11 @@ export async function runDev(cfg: Config, log: Logger, life: Lifecycle): Promise
 
   const deployment = await deployCanonical(chain.url)
   log.info(
-    { entryPoints: deployment.entryPoints, factories: deployment.factories },
+    {
+      entryPoints: deployment.entryPoints,
+      factories: deployment.factories,
+      simple7702Accounts: deployment.delegates,
+    },
     'canonical contracts deployed',
   )
 
@@ -57,6 +61,7 @@ export async function runDev(cfg: Config, log: Logger, life: Lifecycle): Promise
     chainId: chain.chainId,
     entryPoints: deployment.entryPoints,
     factories: deployment.factories,
+    delegates: deployment.delegates,
     signers,
     blockTime,
   }

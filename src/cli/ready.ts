@@ -10,6 +10,8 @@ export interface ReadyInfo {
   chainId: number
   entryPoints: Partial<Record<EntryPointVersion, Address>>
   factories?: Partial<Record<EntryPointVersion, Address>>
+  /** dev: the Simple7702Account implementations (EIP-7702 delegates) per EntryPoint version. */
+  delegates?: Partial<Record<EntryPointVersion, Address>>
   signers: Address[]
   /** Seconds between blocks of the embedded chain (dev only). */
   blockTime?: number
@@ -24,6 +26,7 @@ export function readyLine(info: ReadyInfo): string {
     chainId: info.chainId,
     entryPoints: info.entryPoints,
     factories: info.factories,
+    ...(info.delegates ? { simple7702Accounts: info.delegates } : {}),
     adminUrl: info.adminUrl,
   })
 }
@@ -41,7 +44,10 @@ export function banner(info: ReadyInfo, version: string): string {
   ]
   for (const [version, address] of Object.entries(info.entryPoints)) {
     const factory = info.factories?.[version as EntryPointVersion]
-    lines.push(`  EntryPoint ${version} ${address}${factory ? `  factory ${factory}` : ''}`)
+    const delegate = info.delegates?.[version as EntryPointVersion]
+    lines.push(
+      `  EntryPoint ${version} ${address}${factory ? `  factory ${factory}` : ''}${delegate ? `  Simple7702Account ${delegate}` : ''}`,
+    )
   }
   if (info.signers.length > 0) lines.push(`  signers     ${info.signers.join(', ')}`)
   return `${lines.join('\n')}\n`

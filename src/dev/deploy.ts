@@ -22,6 +22,18 @@ import {
 export interface Deployment {
   entryPoints: Record<EntryPointVersion, Address>
   factories: Record<EntryPointVersion, Address>
+  /** The canonical Simple7702Account implementations (EIP-7702 delegates), v0.8 and v0.9. */
+  delegates: Partial<Record<EntryPointVersion, Address>>
+}
+
+/**
+ * The Simple7702Account addresses viem's `toSimple7702SmartAccount` delegates to. v0.8's package
+ * init code lands there through the CREATE2 deployer with salt 0; v0.9.0-rc.1's (constructor
+ * argument: the v0.9 EntryPoint) does not, so its constructor is run at the address (placeAtCanonical).
+ */
+export const SIMPLE_7702_ACCOUNTS: Partial<Record<EntryPointVersion, Address>> = {
+  'v0.8': '0xe6Cae83BdE06E4c305530e199D7217f42808555B',
+  'v0.9': '0xa46cc63eBF4Bd77888AA327837d20b23A63a56B5',
 }
 
 const ZERO_SALT = pad('0x00', { size: 32 })
@@ -50,6 +62,10 @@ export interface DeploymentPlan {
   placed: { version: EntryPointVersion; address: Address; initCode: Hex }[]
   /** The SimpleAccountFactories, after every EntryPoint has code (their constructors call it). */
   factories: Create2Plan[]
+  /** Simple7702Account implementations that land at their canonical address through CREATE2. */
+  delegates: Create2Plan[]
+  /** Those whose constructor is run at the canonical address instead (placed, as EntryPoints are). */
+  placedDelegates: { version: EntryPointVersion; address: Address; initCode: Hex }[]
   deployment: Deployment
 }
 
@@ -58,7 +74,9 @@ export function plannedDeployment(): DeploymentPlan {
     entryPoints: [],
     placed: [],
     factories: [],
-    deployment: { entryPoints: {}, factories: {} } as Deployment,
+    delegates: [],
+    placedDelegates: [],
+    deployment: { entryPoints: {}, factories: {}, delegates: {} } as Deployment,
   }
   for (const v of ENTRY_POINT_VERSIONS) {
     const spec = ENTRY_POINTS[v]
@@ -78,8 +96,24 @@ export function plannedDeployment(): DeploymentPlan {
     plan.factories.push(factory)
     plan.deployment.entryPoints[v] = spec.address
     plan.deployment.factories[v] = factory.address
+    planDelegate(plan, v)
   }
   return plan
+}
+
+function planDelegate(plan: DeploymentPlan, v: EntryPointVersion): void {
+  const address = SIMPLE_7702_ACCOUNTS[v]
+  if (!address) return
+  const artifact = entryPointArtifact(v, 'Simple7702Account')
+  // v0.9's implementation takes its EntryPoint as a constructor argument; v0.8's has it as a constant.
+  const hasArgument = artifact.abi.some((e) => e.type === 'constructor' && e.inputs.length > 0)
+  const initCode = hasArgument
+    ? concat([artifact.bytecode, encodeAbiParameters([{ type: 'address' }], [ENTRY_POINTS[v].address])])
+    : artifact.bytecode
+  const create2 = create2Plan(ZERO_SALT, initCode, 3_000_000n)
+  if (create2.address === address) plan.delegates.push(create2)
+  else plan.placedDelegates.push({ version: v, address, initCode })
+  plan.deployment.delegates[v] = address
 }
 
 type DevClient = ReturnType<typeof createPublicClient>
@@ -135,11 +169,16 @@ export async function deployCanonical(nodeUrl: string, from?: Address): Promise<
     ...placing.map((p) => ({ to: p.address, data: '0x' as Hex, gas: CONSTRUCTOR_GAS })),
   ])
   for (const p of placing) await setCode(pub, p.address, p.runtime)
-  await send(await create2(plan.factories))
+  await send([...(await create2(plan.factories)), ...(await create2(plan.delegates))])
+  // The implementation's constructor only stores its EntryPoint: its runtime code is all it leaves.
+  for (const p of plan.placedDelegates) {
+    if (await missing(p.address)) await setCode(pub, p.address, await prepareAtCanonical(pub, p))
+  }
 
   for (const address of [
     ...Object.values(plan.deployment.entryPoints),
     ...Object.values(plan.deployment.factories),
+    ...Object.values(plan.deployment.delegates),
   ]) {
     if (await missing(address)) throw new Error(`no code at ${address} after deployment`)
   }

@@ -1,6 +1,7 @@
 import { toHex } from 'viem'
 import { raiseByPercent } from '../chain/fee-math.js'
 import { RpcCode, RpcError } from '../util/errors.js'
+import { checkOneAuthorizationPerSender } from './eip7702-rules.js'
 import type { PoolEntry } from './entry.js'
 import type { Mempool } from './mempool.js'
 import type { Reputation } from './reputation.js'
@@ -23,6 +24,7 @@ export function planAdmission(c: PoolEntry, pool: Mempool, rep: Reputation, s: P
 
   const replaces = pool.at(c.senderKey, c.nonce)
   if (replaces) checkReplacementFees(c, replaces, s.replacementFeePercentIncrease)
+  checkOneAuthorizationPerSender(c, pool, replaces)
 
   // An address is a sender in one op or an entity in others, never both (ERC-7562 STO-040 family).
   if (pool.entityCount(c.senderKey) > 0) {

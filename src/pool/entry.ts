@@ -1,4 +1,5 @@
 import type { Address } from 'viem'
+import { factoryEntity } from '../chain/eip7702.js'
 import { type Ranked, ranked } from './fee-index.js'
 import { shardOf } from './shard.js'
 import type { EntityKind, PoolOp } from './types.js'
@@ -27,7 +28,8 @@ export function toEntry(op: PoolOp, numShards: number, addedAtBlock: bigint): Po
   const u = op.op
   const v = op.validation
   const entities: EntityRef[] = []
-  if (u.factory) entities.push(ref('factory', u.factory, v.factory?.isStaked))
+  const factory = factoryEntity(u)
+  if (factory) entities.push(ref('factory', factory, v.factory?.isStaked))
   if (u.paymaster) entities.push(ref('paymaster', u.paymaster, v.paymaster?.isStaked))
   const aggregator = op.aggregator ?? v.aggregator?.address
   if (aggregator) entities.push(ref('aggregator', aggregator, v.aggregator?.stake.isStaked))

@@ -21,6 +21,8 @@ export type RpcUserOperation = {
   /** v0.9 only. */
   paymasterSignature?: Hex
   signature: Hex
+  /** v0.8+: the EIP-7702 authorization (rpc/eip7702-auth.ts). */
+  eip7702Auth?: { chainId: Hex; address: Address; nonce: Hex; yParity: Hex; r: Hex; s: Hex }
 }
 
 export function quantity(v: bigint | number): Hex {

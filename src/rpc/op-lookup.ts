@@ -1,4 +1,5 @@
 import { type Address, getAddress, type Hash, type Hex, type PublicClient, type RpcLog } from 'viem'
+import { authorizationOfSender, fromWireAuthorization, isEip7702Op } from '../chain/eip7702.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { UserOperation } from '../chain/userop.js'
 import { RpcCode, RpcError } from '../util/errors.js'
@@ -82,6 +83,14 @@ export function createOpLookup(opts: OpLookupOptions): OpLookup {
     return live.at(-1)
   }
 
+  /** A 7702 op read from calldata gets back its authorization from the type-4 bundle's list. */
+  async function withAuthorization(op: UserOperation, txHash: Hash): Promise<UserOperation> {
+    if (!isEip7702Op(op)) return op
+    const tx = await client.getTransaction({ hash: txHash })
+    const auth = await authorizationOfSender(op, (tx.authorizationList ?? []).map(fromWireAuthorization))
+    return auth ? { ...op, eip7702Auth: auth } : op
+  }
+
   /** Calldata of every EntryPoint call in the bundle transaction: direct, else from a call trace. */
   async function bundleCalls(txHash: Hash, entryPoint: Address): Promise<Hex[]> {
     const tx = await client.getTransaction({ hash: txHash })
@@ -112,7 +121,7 @@ export function createOpLookup(opts: OpLookupOptions): OpLookup {
           ?.find((o) => o.sender.toLowerCase() === sender?.toLowerCase() && o.nonce === nonce)
         if (op)
           return {
-            userOperation: op,
+            userOperation: await withAuthorization(op, ev.transactionHash),
             entryPoint,
             blockNumber: ev.blockNumber,
             blockHash: ev.blockHash,

@@ -5,6 +5,7 @@ import { fromV06Struct, toV06Struct } from '../chain/entrypoint/v06-op.js'
 import type { UserOperation } from '../chain/userop.js'
 import type { UserOperationDraft } from '../sim/types.js'
 import { invalidParams } from '../util/errors.js'
+import { encodeEip7702Auth, splitEip7702 } from './eip7702-auth.js'
 import { encodeUserOp, quantity, type RpcUserOperation } from './encode.js'
 import {
   addressSchema,
@@ -228,19 +229,27 @@ const SHAPES: Record<OpShape, ShapeSchemas> = {
   'v0.9': { instead: UNPACKED_INSTEAD, op: v09Op, draft: v09Draft, encode: encodeV09 },
 }
 
-/** The wire codec of ops for this EntryPoint. */
-export function opCodec(ep: Pick<EntryPointModule, 'opShape' | 'version'>): OpCodec {
+/** The wire codec of ops for this EntryPoint (v0.8+ also carry `eip7702Auth`, eip7702-auth.ts). */
+export function opCodec(ep: Pick<EntryPointModule, 'opShape' | 'version' | 'eip7702'>): OpCodec {
   const shape = SHAPES[ep.opShape]
   const label = `EntryPoint ${ep.version}`
+  const parse = <T extends UserOperation | UserOperationDraft>(
+    schema: ZodTypeAny,
+    value: unknown,
+    index: number,
+  ) => {
+    refuseForeignFields(value, index, shape.instead, label)
+    const { rest, auth } = splitEip7702(value, index, { eip7702: ep.eip7702, version: ep.version })
+    const op: T = parseParam(schema, rest, index)
+    if (auth) op.eip7702Auth = auth
+    return op
+  }
   return {
-    parseOp(value, index) {
-      refuseForeignFields(value, index, shape.instead, label)
-      return parseParam(shape.op, value, index)
+    parseOp: (value, index) => parse<UserOperation>(shape.op, value, index),
+    parseDraft: (value, index) => parse<UserOperationDraft>(shape.draft, value, index),
+    encode(op) {
+      const out = shape.encode(op)
+      return op.eip7702Auth ? { ...out, eip7702Auth: encodeEip7702Auth(op.eip7702Auth) } : out
     },
-    parseDraft(value, index) {
-      refuseForeignFields(value, index, shape.instead, label)
-      return parseParam(shape.draft, value, index)
-    },
-    encode: shape.encode,
   }
 }

@@ -245,9 +245,14 @@ export function paramsError(issues: ZodIssue[], prefix: string): RpcError {
 }
 
 /** Parses one positional parameter or throws -32602. */
-export function parseParam<S extends ZodTypeAny>(schema: S, value: unknown, index: number): z.output<S> {
+export function parseParam<S extends ZodTypeAny>(
+  schema: S,
+  value: unknown,
+  index: number,
+  path = '',
+): z.output<S> {
   const r = schema.safeParse(value)
-  if (!r.success) throw paramsError(r.error.issues, `params[${index}]`)
+  if (!r.success) throw paramsError(r.error.issues, `params[${index}]${path}`)
   return r.data
 }
 

@@ -8,6 +8,7 @@ import {
   numberToHex,
   type PublicClient,
 } from 'viem'
+import { delegationOverride } from '../chain/eip7702.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { extractRevertData } from '../chain/revert.js'
 import type { UserOperation } from '../chain/userop.js'
@@ -38,7 +39,7 @@ export interface BatchSimulation {
  * them: v0.6's simulateValidation reverts with its result). Node failures are thrown.
  */
 export async function simulateBatch(client: PublicClient, sim: BatchSimulation): Promise<CallOutcome[]> {
-  const stateOverride = batchOverride(sim.ep)
+  const stateOverride = batchOverride(sim.ep, sim.ops)
   const outcomes: CallOutcome[] = []
   while (outcomes.length < sim.ops.length) {
     const rest = sim.ops.slice(outcomes.length)
@@ -54,7 +55,7 @@ export async function simulateBatch(client: PublicClient, sim: BatchSimulation):
         entryPoint: sim.ep.address,
         data: sim.ep.simulation.validation(op),
         blockNumber: sim.blockNumber,
-        stateOverride: sim.ep.simulation.stateOverride,
+        stateOverride: { ...delegationOverride(op), ...sim.ep.simulation.stateOverride },
       }),
     )
   }
@@ -73,14 +74,19 @@ export async function batchPrestate(client: PublicClient, sim: BatchSimulation):
     version: sim.ep.version,
     data: batchCalldata(sim, sim.ops),
     blockNumber: sim.blockNumber,
-    stateOverride: batchOverride(sim.ep),
+    stateOverride: batchOverride(sim.ep, sim.ops),
     gas: sim.gas,
   })
 }
 
-/** What the EntryPoint's simulation needs placed, and the batch contract's code. */
-function batchOverride(ep: EntryPointModule): StateOverrideSet {
-  return { ...ep.simulation.stateOverride, [SIMULATION_BATCH_ADDRESS]: { code: SIMULATION_BATCH_CODE } }
+/** What the EntryPoint's simulation needs placed, the batch contract's code, and the ops' delegations. */
+function batchOverride(ep: EntryPointModule, ops: readonly UserOperation[]): StateOverrideSet {
+  const delegations = Object.assign({}, ...ops.map(delegationOverride)) as StateOverrideSet
+  return {
+    ...delegations,
+    ...ep.simulation.stateOverride,
+    [SIMULATION_BATCH_ADDRESS]: { code: SIMULATION_BATCH_CODE },
+  }
 }
 
 function batchCalldata(sim: BatchSimulation, ops: readonly UserOperation[]): Hex {

@@ -6,6 +6,7 @@ import {
   type Hex,
   type PublicClient,
 } from 'viem'
+import { delegationOverride, isEip7702Op, withChainDelegate } from '../chain/eip7702.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { decodeRevert, describeRevert, isEvmHalt } from '../chain/revert.js'
@@ -66,7 +67,7 @@ export class GasEstimatorImpl implements GasEstimator {
 
   async estimate(
     entryPoint: Address,
-    draft: UserOperationDraft,
+    given: UserOperationDraft,
     stateOverride: StateOverrideSet = {},
   ): Promise<GasEstimate> {
     const ep = entryPointFor(entryPoint)
@@ -77,6 +78,15 @@ export class GasEstimatorImpl implements GasEstimator {
     const block = await client.getBlock({ blockTag: 'latest' })
     const blockNumber = block.number
     if (blockNumber === null) throw new Error('latest block has no number')
+    // A 7702 op runs with its authorization applied (its signature is checked at admission, as
+    // SDKs estimate with a dummy one); without one the sender must be delegated already.
+    const draft =
+      ep.eip7702 && isEip7702Op(given) && !given.eip7702Auth
+        ? withChainDelegate(
+            given as UserOperation,
+            (await client.getCode({ address: given.sender, blockNumber })) ?? '0x',
+          )
+        : given
 
     const maxFeePerGas = maxBig(draft.maxFeePerGas ?? 0n, NOMINAL_FEE)
     const base: UserOperation = {
@@ -102,7 +112,7 @@ export class GasEstimatorImpl implements GasEstimator {
       sender: draft.sender,
       paymaster: draft.paymaster,
       senderBalance: balance + maxPrefund,
-      user: stateOverride,
+      user: mergeOverrides(delegationOverride(draft as UserOperation), stateOverride),
     })
     const run = (data: Hex, extra: StateOverrideSet = {}): Promise<CallOutcome> =>
       callSimulation(client, {

@@ -1,4 +1,5 @@
 import type { Address, Block, Hex, PublicClient } from 'viem'
+import { factoryEntity } from '../chain/eip7702.js'
 import type { UserOperation } from '../chain/userop.js'
 import type { PrecheckState } from './precheck.js'
 import type { ChainReads } from './types.js'
@@ -46,10 +47,11 @@ export async function readPrecheckState(
   op: UserOperation,
   blockNumber: bigint,
 ): Promise<PrecheckState & { blockHash: Hex; timestamp: bigint }> {
+  const factory = factoryEntity(op)
   const [block, senderCode, factoryCode, paymasterCode] = await Promise.all([
     reads.block(blockNumber),
     reads.code(op.sender, blockNumber),
-    op.factory ? reads.code(op.factory, blockNumber) : undefined,
+    factory ? reads.code(factory, blockNumber) : undefined,
     op.paymaster ? reads.code(op.paymaster, blockNumber) : undefined,
   ])
   if (block.hash === null) throw new Error(`block ${blockNumber} has no hash (pending?)`)

@@ -1,4 +1,5 @@
 import { type Hex, isAddress, isHex } from 'viem'
+import { delegateOf, isEip7702Op } from '../chain/eip7702.js'
 import { PACKED_GAS_RULES } from '../chain/entrypoint/gas-rules.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import {
@@ -32,6 +33,7 @@ export type PrecheckRule =
   | 'field'
   | 'factoryWithDeployedSender'
   | 'senderNotDeployed'
+  | 'senderNotDelegated'
   | 'factoryNotDeployed'
   | 'paymasterNotDeployed'
   | 'verificationGasTooHigh'
@@ -142,7 +144,15 @@ export function checkDeployment(
   factoryWithDeployedSender: PrecheckRules['factoryWithDeployedSender'] = 'reject',
 ): void {
   const senderDeployed = hasCode(state.senderCode)
-  if (op.factory !== undefined && senderDeployed && factoryWithDeployedSender === 'reject')
+  // A 7702 op's sender is an EOA delegated by its authorization (applied in simulation) or before.
+  if (isEip7702Op(op)) {
+    if (!delegateOf(state.senderCode))
+      throw new PrecheckError(
+        'senderNotDelegated',
+        `eip7702Auth: missing: sender ${op.sender} is not EIP-7702 delegated and the op carries no authorization`,
+        { sender: op.sender, field: 'eip7702Auth' },
+      )
+  } else if (op.factory !== undefined && senderDeployed && factoryWithDeployedSender === 'reject')
     throw new PrecheckError(
       'factoryWithDeployedSender',
       `sender ${op.sender} is deployed: remove the factory`,
@@ -150,7 +160,7 @@ export function checkDeployment(
         sender: op.sender,
       },
     )
-  if (op.factory === undefined && !senderDeployed)
+  else if (op.factory === undefined && !senderDeployed)
     throw new PrecheckError(
       'senderNotDeployed',
       `sender ${op.sender} has no code and the op names no factory`,
@@ -158,7 +168,7 @@ export function checkDeployment(
         sender: op.sender,
       },
     )
-  if (op.factory !== undefined && !senderDeployed && !hasCode(state.factoryCode))
+  else if (op.factory !== undefined && !senderDeployed && !hasCode(state.factoryCode))
     throw new PrecheckError('factoryNotDeployed', `factory ${op.factory} has no code`, {
       factory: op.factory,
     })

@@ -1,4 +1,5 @@
 import type { Address, Hash, Hex, PublicClient } from 'viem'
+import { delegationCode, delegationOverride } from '../chain/eip7702.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import type { UserOperation } from '../chain/userop.js'
@@ -9,6 +10,11 @@ import { batchPrestate, simulateBatch } from './batch-call.js'
 import { settleValidation } from './batch-outcome.js'
 import { maxBig } from './bigmath.js'
 import { codeHash } from './code-hash.js'
+import {
+  checkAuthorizationSignature,
+  checkAuthorizationState,
+  readAuthorizationState,
+} from './eip7702-check.js'
 import { precheckOp } from './precheck.js'
 import { BlockReads, readPrecheckState } from './precheck-state.js'
 import { checkValidationOutcome, rejectionForRevert } from './reject.js'
@@ -74,7 +80,8 @@ export class Simulator implements Validator {
       version: ep.version,
       data: ep.simulation.validation(op),
       blockNumber,
-      stateOverride: mergeOverrides({}, ep.simulation.stateOverride),
+      // An authorization is simulated as applied: the sender's code is the delegation.
+      stateOverride: mergeOverrides(delegationOverride(op), ep.simulation.stateOverride),
       op,
       phaseSelectors: ep.simulation.phaseSelectors,
     }
@@ -178,9 +185,21 @@ export class Simulator implements Validator {
     opts: ValidateOptions,
   ): Promise<OpSimulation> {
     const reads = opts.reads ?? new BlockReads(this.deps.client)
-    const state = await readPrecheckState(reads, op, blockNumber)
+    const prechecking = opts.precheck ?? opts.blockNumber === undefined
+    const [state, auth] = await Promise.all([
+      readPrecheckState(reads, op, blockNumber),
+      prechecking
+        ? readAuthorizationState(this.deps.client, op, blockNumber, (a, b) => reads.code(a, b))
+        : undefined,
+      prechecking ? checkAuthorizationSignature(op, this.deps.settings.chainSpec.chainId) : undefined,
+    ])
+    // The simulation sees the authorization applied, and so do the rules and the code hashes.
+    if (op.eip7702Auth) state.senderCode = delegationCode(op.eip7702Auth.address)
     // The builder's re-simulation pins a block and skips prechecks (fees are its own filter).
-    if (opts.precheck ?? opts.blockNumber === undefined) precheckOp(op, state, this.deps.settings, ep)
+    if (prechecking) {
+      if (auth) checkAuthorizationState(op, auth)
+      precheckOp(op, state, this.deps.settings, ep)
+    }
     return { ep, op, blockNumber, reads, state }
   }
 

@@ -1,4 +1,5 @@
 import { type Address, getAddress, type Hash, type Hex } from 'viem'
+import { factoryEntity } from '../chain/eip7702.js'
 import type { ValidationData, ValidityClock } from '../chain/entrypoint/types.js'
 import type { UserOperation } from '../chain/userop.js'
 import type { SimSettings } from './settings.js'
@@ -72,7 +73,9 @@ export function toValidationResult(
     result.validAfterBlock = blocks.validAfter
     result.validUntilBlock = blocks.validUntil
   }
-  if (op.factory) result.factory = stakeInfo(op.factory, raw.factoryInfo, settings)
+  // The 7702 marker is no factory (the EntryPoint reports no factory stake for it).
+  const factory = factoryEntity(op)
+  if (factory) result.factory = stakeInfo(factory, raw.factoryInfo, settings)
   if (op.paymaster) result.paymaster = stakeInfo(op.paymaster, raw.paymasterInfo, settings)
   if (hasAggregator(account)) {
     const address = getAddress(raw.aggregatorInfo.aggregator)

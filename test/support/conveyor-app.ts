@@ -22,8 +22,12 @@ export interface ConveyorApp {
   stop(): Promise<void>
 }
 
-export async function startConveyorApp(chain: TestChain, argv: string[] = []): Promise<ConveyorApp> {
-  const signerKey = generatePrivateKey()
+export async function startConveyorApp(
+  chain: TestChain,
+  argv: string[] = [],
+  opts: { signerKey?: Hex } = {},
+): Promise<ConveyorApp> {
+  const signerKey = opts.signerKey ?? generatePrivateKey()
   await chain.client.request({
     method: 'anvil_setBalance' as never,
     params: [privateKeyToAccount(signerKey).address, numberToHex(10n ** 21n)] as never,
@@ -39,6 +43,8 @@ export async function startConveyorApp(chain: TestChain, argv: string[] = []): P
       '--rpc.enable_debug_methods=true',
       '--bundling_mode=manual',
       '--num_signers=1',
+      // A free port for the admin server unless the test sets it: fixed ports collide with other runs.
+      ...(argv.some((a) => a.startsWith('--metrics')) ? [] : ['--metrics.port=0']),
       ...argv,
     ],
   })

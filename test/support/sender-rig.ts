@@ -186,6 +186,8 @@ async function assemble(
     privateKeys: [key],
     numSigners: 1,
     chainId: chain.chainId,
+    // The rig serves v0.8+ too, as startBuilder does: ops with authorizations go out as type 4.
+    eip7702: true,
     redisLockTtlMillis: 60_000,
     leaseWaitMillis: 1_000,
     enableLeasing: false,

@@ -76,6 +76,10 @@ export class LeasingSignerManager implements SignerManager {
     )
   }
 
+  addresses() {
+    return this.p.keys.map((k) => k.signer.address)
+  }
+
   async acquire(senderIndex: number, opts: AcquireOptions = {}): Promise<SignerLease> {
     if (this.closed) throw new Error('signer manager is closed')
     if (!Number.isInteger(senderIndex) || senderIndex < 0 || senderIndex >= this.numSigners) {

@@ -49,6 +49,10 @@ export class StaticSignerManager implements SignerManager {
     if (signers.length < numSigners) throw new Error(`${signers.length} signers for ${numSigners} senders`)
   }
 
+  addresses() {
+    return this.signers.map((s) => s.signer.address)
+  }
+
   async acquire(senderIndex: number, _opts?: AcquireOptions): Promise<SignerLease> {
     if (this.closed) throw new Error('signer manager is closed')
     const entry = this.signers[senderIndex]

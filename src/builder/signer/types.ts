@@ -30,6 +30,8 @@ export interface AcquireOptions {
 /** Hands leases to the N bundle senders and takes them back. */
 export interface SignerManager {
   readonly numSigners: number
+  /** Every key's address (start-up checks: none may be EIP-7702 delegated). */
+  addresses(): Address[]
   acquire(senderIndex: number, opts?: AcquireOptions): Promise<SignerLease>
   release(lease: SignerLease): Promise<void>
   /** Releases every lease and closes connections (shutdown). */
@@ -59,7 +61,7 @@ export interface SignerSettings {
   enableLeasing: boolean
   numSigners: number
   chainId: number
-  /** The chain accepts EIP-7702 (type 4) transactions. Default false. */
+  /** The chain accepts EIP-7702 (type 4) transactions (bundles of v0.8+ ops with authorizations). Default false. */
   eip7702?: boolean
 }
 

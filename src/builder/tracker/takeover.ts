@@ -1,4 +1,5 @@
 import type { Address, Hash, Hex } from 'viem'
+import { authorizationOfSender, type Eip7702Auth } from '../../chain/eip7702.js'
 import { entryPointFor } from '../../chain/entrypoint/registry.js'
 import type { Pool } from '../../pool/types.js'
 import type { Logger } from '../../util/log.js'
@@ -19,21 +20,25 @@ export interface TakeoverDeps {
  */
 export async function readmitBundleOps(
   deps: TakeoverDeps,
-  tx: { hash: Hash; to?: Address; input?: Hex },
+  tx: { hash: Hash; to?: Address; input?: Hex; authorizationList?: Eip7702Auth[] },
 ): Promise<{ entryPoint?: Address; opHashes: Hash[] }> {
   const entryPoint = deps.entryPoints.find((e) => e.toLowerCase() === tx.to?.toLowerCase())
   const ep = entryPoint ? entryPointFor(entryPoint) : undefined
   const ops = ep && tx.input ? ep.decodeBundle(tx.input) : undefined
   if (!entryPoint || !ep || !ops) return { opHashes: [] }
   const opHashes: Hash[] = []
-  for (const op of ops) {
-    const hash = ep.hash(op, deps.chainId)
+  for (const decoded of ops) {
+    // A 7702 op gets its authorization back from the bundle's list (calldata does not carry it).
+    const auth = await authorizationOfSender(decoded, tx.authorizationList ?? [])
+    const op = auth ? { ...decoded, eip7702Auth: auth } : decoded
     try {
-      await deps.pool.addOp(entryPoint, op)
-      opHashes.push(hash)
+      opHashes.push(await deps.pool.addOp(entryPoint, op))
     } catch (err) {
       deps.logger.info(
-        { userOpHash: hash, err: String((err as Error)?.message ?? err).slice(0, 300) },
+        {
+          userOpHash: hashOrUndefined(() => ep.hash(op, deps.chainId)),
+          err: String((err as Error)?.message ?? err).slice(0, 300),
+        },
         'op of a taken-over bundle not re-admitted',
       )
     }
@@ -43,4 +48,13 @@ export async function readmitBundleOps(
     'taken-over bundle ops re-admitted',
   )
   return { entryPoint, opHashes }
+}
+
+/** A 7702 op read back from calldata lacks its authorization: its hash may need the chain's delegate. */
+function hashOrUndefined(hash: () => Hash): Hash | undefined {
+  try {
+    return hash()
+  } catch {
+    return undefined
+  }
 }

@@ -1,4 +1,5 @@
 import type { Address, Hash, Hex, PublicClient } from 'viem'
+import { type Eip7702Auth, fromWireAuthorization, type WireAuthorization } from '../../chain/eip7702.js'
 import type { Fees } from '../../chain/fee-math.js'
 import type { MinedTx, NonceSync } from '../machine/types.js'
 import type { TransactionSender } from '../submit/types.js'
@@ -11,6 +12,8 @@ export interface LeftoverTx {
   fees: Fees
   to?: Address
   input?: Hex
+  /** A type-4 bundle's authorizations (its 7702 ops carry them again when re-admitted). */
+  authorizationList?: Eip7702Auth[]
 }
 
 export interface TransactionTrackerDeps {
@@ -134,6 +137,9 @@ export class TransactionTracker {
       fees: { maxFeePerGas: BigInt(tx.maxFeePerGas), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas) },
       to: tx.to ?? undefined,
       input: tx.input,
+      ...(tx.authorizationList?.length
+        ? { authorizationList: tx.authorizationList.map(fromWireAuthorization) }
+        : {}),
     }
   }
 }
@@ -142,6 +148,7 @@ interface RawPoolTx {
   hash?: Hash
   to?: Address | null
   input?: Hex
+  authorizationList?: WireAuthorization[]
   maxFeePerGas?: string
   maxPriorityFeePerGas?: string
 }

@@ -9,6 +9,7 @@ import {
   size,
   slice,
 } from 'viem'
+import { hashDelegate, isEip7702Op } from '../eip7702.js'
 import type { EntryPointVersion } from '../entrypoint.js'
 import {
   PACKED_USER_OP_COMPONENTS,
@@ -111,8 +112,19 @@ function typedDataHash(op: UserOperation, entryPoint: Address, chainId: number, 
     domain: { name: 'ERC4337', version: '1', chainId, verifyingContract: entryPoint },
     types: packedUserOperationType(),
     primaryType: 'PackedUserOperation',
-    message: { ...p, paymasterAndData },
+    message: { ...p, initCode: hashedInitCode(op, p.initCode), paymasterAndData },
   })
+}
+
+/**
+ * v0.8+ EIP-7702: for an initCode starting with the 0x7702 marker the EntryPoint hashes
+ * `delegate ‖ initCode[20:]` (the sender's current delegate, which the authorization sets).
+ */
+function hashedInitCode(op: UserOperation, initCode: Hex): Hex {
+  if (!isEip7702Op(op)) return initCode
+  const delegate = hashDelegate(op)
+  if (!delegate) throw new Error(`7702 op of ${op.sender}: no authorization and no known delegate to hash`)
+  return concat([delegate, op.factoryData ?? '0x'])
 }
 
 export const hashV08: UserOpHasher = (op, entryPoint, chainId) =>

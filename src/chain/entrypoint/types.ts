@@ -40,8 +40,8 @@ export interface EntryPointModule {
   readonly gas: GasRules
   readonly simulation: SimulationSurface
   /**
-   * EIP-7702 ops (factory = the 0x7702 marker, the hash over the delegate) are v0.8+; the EIP-7702
-   * issue plugs in here. False until then for every version.
+   * EIP-7702 ops (factory = the 0x7702 marker, the hash over the delegate, an `eip7702Auth` carried
+   * into a type-4 bundle): v0.8 and v0.9.
    */
   readonly eip7702: boolean
 }

@@ -14,7 +14,7 @@ export function entryPointV08(address: Address): EntryPointModule {
       factoryWithDeployedSender: 'reject',
       parseValidationData: parseTimeValidationData,
       paymasterSignature: false,
-      eip7702: false,
+      eip7702: true,
     },
     address,
   )

@@ -18,7 +18,7 @@ export function entryPointV09(address: Address): EntryPointModule {
       factoryWithDeployedSender: 'ignore',
       parseValidationData: parseV09ValidationData,
       paymasterSignature: true,
-      eip7702: false,
+      eip7702: true,
     },
     address,
   )

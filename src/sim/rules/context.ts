@@ -1,4 +1,5 @@
 import type { Address } from 'viem'
+import { factoryEntity } from '../../chain/eip7702.js'
 import type { RuleContext, RuleViolation, ValidationPhase } from '../tracer-seam.js'
 import type { StakeInfo } from '../types.js'
 import type { RuleSettings } from './settings.js'
@@ -26,7 +27,7 @@ export function phaseView(phase: ValidationPhase, entity: Address, ctx: RuleCont
     staked: stake?.isStaked ?? false,
     stake,
     sender: ctx.op.sender,
-    factory: ctx.op.factory,
+    factory: factoryEntity(ctx.op),
     entryPoint: ctx.entryPoint,
   }
 }
@@ -34,7 +35,8 @@ export function phaseView(phase: ValidationPhase, entity: Address, ctx: RuleCont
 /** The other entities of the op (their storage is no phase's "non-entity" storage). */
 export function entityAddresses(ctx: RuleContext): Address[] {
   const out: Address[] = [ctx.op.sender]
-  if (ctx.op.factory) out.push(ctx.op.factory)
+  const factory = factoryEntity(ctx.op)
+  if (factory) out.push(factory)
   if (ctx.op.paymaster) out.push(ctx.op.paymaster)
   if (ctx.result.aggregator) out.push(ctx.result.aggregator.address)
   return out
