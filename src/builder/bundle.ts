@@ -41,6 +41,8 @@ export type SkipReason =
   | 'bundle_size'
   /** Left out untried after a bundle revert that named no op, until the op causing it was found. */
   | 'behind_unnamed_revert'
+  /** On an L2: its preVerificationGas no longer covers its share of the L1 data fee (it waits). */
+  | 'l1_fee_not_covered'
 
 export interface SkippedOp {
   hash: Hash

@@ -1,5 +1,6 @@
 import type { Address, Hex, PublicClient } from 'viem'
 import type { ChainSpec } from '../chain/chain-spec.js'
+import type { DaGas } from '../chain/da/da-gas.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { bundleFees, type Fees, type PriorityFeeMode, requiredOpFees } from '../chain/fee-math.js'
@@ -10,6 +11,7 @@ import { type Logger, silentLogger } from '../util/log.js'
 import { Aggregation } from './aggregation.js'
 import type { Bundle, NoBundleReason, Proposal } from './bundle.js'
 import { checkBundle } from './bundle-check.js'
+import { bundleL1Cost, opsCoveringL1Fee } from './l1-fee.js'
 import { ProposalRecorder } from './proposal-report.js'
 import { type ProposerMetrics, proposerMetrics } from './proposer-metrics.js'
 import { resimulate } from './resimulation.js'
@@ -56,6 +58,8 @@ export interface ProposeRequest {
 
 export interface ProposerDeps {
   pool: Pool
+  /** On an L2 that prices its L1 data fee in preVerificationGas: the oracle, cached per block. */
+  daGas?: DaGas
   validator: Validator
   fees: FeeSource
   client: PublicClient
@@ -143,7 +147,14 @@ export class BundleProposer {
       opGas,
     })
     recorder.skip(picked.skipped)
-    if (picked.selected.length === 0) {
+    // The L1 fee share is re-checked at this block: ops that no longer cover it wait in the pool.
+    const { daGas } = this.deps
+    const covered = daGas?.spec.da.inPreVerificationGas
+      ? await opsCoveringL1Fee(daGas, ep, picked.selected, est.blockNumber, est.baseFee)
+      : { kept: picked.selected, skipped: [] }
+    recorder.skip(covered.skipped)
+    if (covered.kept.length === 0) {
+      // Ops waiting for the L1 fee are not priced out by the bundle's fees: a replacement would not help.
       return none(picked.skipped.some((s) => s.reason === 'fee_too_low') ? 'priced_out' : 'no_ops')
     }
 
@@ -151,7 +162,7 @@ export class BundleProposer {
     const resimulated = await resimulate(
       { client, validator: this.deps.validator, concurrency: settings.simulationConcurrency },
       req.entryPoint,
-      picked.selected,
+      covered.kept,
       est.blockNumber,
       recorder,
     )
@@ -194,10 +205,13 @@ export class BundleProposer {
 
     const ops = checked.groups.flatMap((g) => g.ops)
     const aggregatorGas = checked.groups.reduce((sum, g) => sum + (g.validationGas ?? 0n), 0n)
-    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee, aggregatorGas, opGas)
+    const l1 = daGas
+      ? await bundleL1Cost(daGas, req.entryPoint, checked.data, est.blockNumber, est.baseFee)
+      : { fee: 0n, gasLimit: 0n }
+    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee, aggregatorGas, opGas, l1.fee)
     if (economics.revenue < economics.cost) {
       this.log.info(
-        { revenue: economics.revenue.toString(), cost: economics.cost.toString() },
+        { revenue: economics.revenue.toString(), cost: economics.cost.toString(), l1Fee: l1.fee.toString() },
         'bundle unprofitable',
       )
       return none('unprofitable')
@@ -207,7 +221,7 @@ export class BundleProposer {
       entryPoint: req.entryPoint,
       version: ep.version,
       groups: checked.groups,
-      tx: { to: req.entryPoint, data: checked.data, gas: checked.gas, ...fees },
+      tx: { to: req.entryPoint, data: checked.data, gas: checked.gas + l1.gasLimit, ...fees },
       blockNumber: est.blockNumber,
       expectedStorage: mergeStorage(ops.map((c) => c.validation)),
     }
@@ -217,8 +231,12 @@ export class BundleProposer {
 
   private async maxBundleGas(): Promise<bigint> {
     if (this.deps.settings.maxBundleGas !== undefined) return this.deps.settings.maxBundleGas
-    const block = await this.deps.client.getBlock({ blockTag: 'latest' })
-    const ninety = (block.gasLimit * 9n) / 10n
+    const { blockGasLimit } = this.deps.chainSpec
+    const gasLimit =
+      blockGasLimit !== undefined && blockGasLimit > 0n
+        ? blockGasLimit
+        : (await this.deps.client.getBlock({ blockTag: 'latest' })).gasLimit
+    const ninety = (gasLimit * 9n) / 10n
     return ninety < this.deps.chainSpec.maxTransactionGas ? ninety : this.deps.chainSpec.maxTransactionGas
   }
 

@@ -102,7 +102,8 @@ export function applyPaymasterDeposits(
  * What the ops pay the beneficiary at most vs what the bundle costs the signer, both at their
  * maximum gas. The cost side is intrinsic and calldata gas plus the ops' own limits: the EntryPoint's
  * bookkeeping is what each op's preVerificationGas pays for, so it is not counted twice. `extraGas`
- * is what no op pays for (aggregators' validateSignatures).
+ * is what no op pays for (aggregators' validateSignatures); `l1Fee` is an L2's data fee, which the
+ * ops pay through the L1 share in their preVerificationGas.
  */
 export function bundleEconomics(
   ops: PoolOp[],
@@ -111,6 +112,8 @@ export function bundleEconomics(
   baseFee: bigint,
   extraGas = 0n,
   opGas: (c: PoolOp) => bigint = packedOpGas,
+  /** On an L2: the bundle's L1 data fee (wei), paid beside or (Arbitrum) through the gas. */
+  l1Fee = 0n,
 ): { revenue: bigint; cost: bigint } {
   let revenue = 0n
   let gas = TX_INTRINSIC_GAS + calldataCost(calldata).gas + extraGas
@@ -120,7 +123,7 @@ export function bundleEconomics(
     revenue += max * price
     gas += max - c.op.preVerificationGas
   }
-  return { revenue, cost: gas * min(fees.maxFeePerGas, baseFee + fees.maxPriorityFeePerGas) }
+  return { revenue, cost: gas * min(fees.maxFeePerGas, baseFee + fees.maxPriorityFeePerGas) + l1Fee }
 }
 
 /** The most a bundle may cost: a share of the signer's balance (integer percent). */

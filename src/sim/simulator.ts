@@ -1,4 +1,5 @@
 import type { Address, Hash, Hex, PublicClient } from 'viem'
+import { opGasPrice } from '../chain/da/da-gas.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import type { UserOperation } from '../chain/userop.js'
@@ -179,8 +180,20 @@ export class Simulator implements Validator {
   ): Promise<OpSimulation> {
     const reads = opts.reads ?? new BlockReads(this.deps.client)
     const state = await readPrecheckState(reads, op, blockNumber)
-    // The builder's re-simulation pins a block and skips prechecks (fees are its own filter).
-    if (opts.precheck ?? opts.blockNumber === undefined) precheckOp(op, state, this.deps.settings, ep)
+    // The builder's re-simulation pins a block and skips prechecks (fees and the L1 fee share are
+    // its own filters).
+    if (opts.precheck ?? opts.blockNumber === undefined) {
+      const { daGas } = this.deps.settings
+      if (daGas?.spec.da.inPreVerificationGas)
+        state.daGas = await daGas.opDaGas(
+          ep.address,
+          op,
+          blockNumber,
+          opGasPrice(op, state.baseFee),
+          ep.encodedOpForCalldata,
+        )
+      precheckOp(op, state, this.deps.settings, ep)
+    }
     return { ep, op, blockNumber, reads, state }
   }
 
