@@ -1,7 +1,7 @@
 import { type Address, type Hash, type Hex, numberToHex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { type App, startApp } from '../../src/app.js'
-import { chainSpecFor } from '../../src/chain/chain-spec.js'
+import { type ChainSpec, chainSpecFor } from '../../src/chain/chain-spec.js'
 import { ENTRY_POINT_VERSIONS } from '../../src/chain/entrypoint.js'
 import { loadConfig } from '../../src/config/index.js'
 import { silentLogger } from '../../src/util/log.js'
@@ -22,7 +22,11 @@ export interface ConveyorApp {
   stop(): Promise<void>
 }
 
-export async function startConveyorApp(chain: TestChain, argv: string[] = []): Promise<ConveyorApp> {
+export async function startConveyorApp(
+  chain: TestChain,
+  argv: string[] = [],
+  opts: { chainSpec?: ChainSpec } = {},
+): Promise<ConveyorApp> {
   const signerKey = generatePrivateKey()
   await chain.client.request({
     method: 'anvil_setBalance' as never,
@@ -45,7 +49,7 @@ export async function startConveyorApp(chain: TestChain, argv: string[] = []): P
     config,
     nodeUrl: chain.url,
     chainId: chain.chainId,
-    chainSpec: chainSpecFor(chain.chainId),
+    chainSpec: opts.chainSpec ?? chainSpecFor(chain.chainId),
     log: silentLogger,
   })
   const rpcUrl = app.rpcUrl as string
