@@ -69,3 +69,23 @@ describe('bundle-time L1 fee', () => {
     expect(withL1.revenue).toBeLessThan(withL1.cost)
   })
 })
+
+describe('the chain’s largest transaction', () => {
+  it('an op that would take the bundle over max_transaction_size_bytes is skipped, smaller ones after it still fit', async () => {
+    const { selectCandidates } = await import('../src/builder/selection.js')
+    const ops = [poolOp(11), poolOp(12), poolOp(13)]
+    const bytes = new Map([
+      [ops[0]?.hash, 500],
+      [ops[1]?.hash, 700],
+      [ops[2]?.hash, 100],
+    ])
+    const r = selectCandidates(ops, {
+      required: { minPriorityFeePerGas: 0n, minMaxFeePerGas: 0n },
+      maxBundleGas: 10n ** 9n,
+      maxBundleSize: 10,
+      maxBundleBytes: { limit: 1_100, opBytes: (c) => bytes.get(c.hash) ?? 0 },
+    })
+    expect(r.selected.map((c) => c.hash)).toEqual([ops[0]?.hash, ops[2]?.hash])
+    expect(r.skipped).toEqual([{ hash: ops[1]?.hash, reason: 'bundle_size' }])
+  })
+})

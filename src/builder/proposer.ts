@@ -1,4 +1,4 @@
-import type { Address, Hex, PublicClient } from 'viem'
+import { type Address, type Hex, type PublicClient, size } from 'viem'
 import type { ChainSpec } from '../chain/chain-spec.js'
 import type { DaGas } from '../chain/da/da-gas.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
@@ -145,6 +145,10 @@ export class BundleProposer {
       maxBundleGas: await this.maxBundleGas(),
       maxBundleSize: settings.maxBundleSize,
       opGas,
+      maxBundleBytes: {
+        limit: this.deps.chainSpec.maxTransactionSizeBytes,
+        opBytes: (c) => size(ep.encodedOpForCalldata(c.op)),
+      },
     })
     recorder.skip(picked.skipped)
     // The L1 fee share is re-checked at this block: ops that no longer cover it wait in the pool.

@@ -13,7 +13,12 @@ export interface CandidateLimits {
    * gas.maxGas with the paymaster context validation returned); default the v0.7+ rule.
    */
   opGas?: (c: PoolOp) => bigint
+  /** The chain's largest transaction (bytes) and each op's bytes in the bundle's calldata. */
+  maxBundleBytes?: { limit: number; opBytes: (c: PoolOp) => number }
 }
+
+/** handleOps' fixed calldata and the transaction envelope around it, with room to spare. */
+const BUNDLE_FIXED_BYTES = 400
 
 /** The v0.7+ rule: preVerificationGas plus every limit. */
 const packedOpGas = (c: PoolOp) => opMaxGas(c.op)
@@ -37,6 +42,7 @@ export function selectCandidates(
 
   const selected: PoolOp[] = []
   let gas = 0n
+  let bytes = BUNDLE_FIXED_BYTES
   let capped = false
   for (const c of candidates) {
     if (capped) {
@@ -64,7 +70,13 @@ export function selectCandidates(
       skipped.push({ hash: c.hash, reason: 'gas_cap' })
       continue
     }
+    const size = limits.maxBundleBytes?.opBytes(c) ?? 0
+    if (limits.maxBundleBytes && bytes + size > limits.maxBundleBytes.limit) {
+      skipped.push({ hash: c.hash, reason: 'bundle_size' })
+      continue
+    }
     gas += opGas
+    bytes += size
     selected.push(c)
   }
   return { selected, skipped }
