@@ -141,7 +141,7 @@ describe('the oracles against contracts on anvil', () => {
     expect(ecotone).toBe(ecotoneL1Fee(data, base))
     // Before Fjord the upper bound is refused; the oracle falls back to getL1Fee of incompressible bytes.
     const oracle = new OpStackL1FeeOracle(chain.client, OP_GAS_PRICE_ORACLE)
-    const head = await chain.client.getBlockNumber()
+    const head = await chain.client.getBlockNumber({ cacheTime: 0 })
     expect(await oracle.l1Fee(OP_GAS_PRICE_ORACLE, 500, head)).toBe(ecotoneL1Fee(incompressible(620), base))
 
     await enableFjord(chain)
@@ -155,11 +155,11 @@ describe('the oracles against contracts on anvil', () => {
       expect(got, `size ${n}`).toBe(fjordL1FeeUpperBound(n, base))
     }
     const fjordOracle = new OpStackL1FeeOracle(chain.client, OP_GAS_PRICE_ORACLE)
-    const at = await chain.client.getBlockNumber()
+    const at = await chain.client.getBlockNumber({ cacheTime: 0 })
     expect(await fjordOracle.l1Fee(OP_GAS_PRICE_ORACLE, 500, at)).toBe(fjordL1FeeUpperBound(620n, base))
     // New L1 values through the real setter move the fee; the old block still answers the old fee.
     await setL1Values(chain, { ...base, l1BaseFee: base.l1BaseFee * 2n })
-    const later = await chain.client.getBlockNumber()
+    const later = await chain.client.getBlockNumber({ cacheTime: 0 })
     expect(await fjordOracle.l1Fee(OP_GAS_PRICE_ORACLE, 500, later)).toBe(
       fjordL1FeeUpperBound(620n, { ...base, l1BaseFee: base.l1BaseFee * 2n }),
     )
