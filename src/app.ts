@@ -61,7 +61,8 @@ export async function startApp(ctx: AppContext): Promise<App> {
     const client = createPublicClient({ transport: http(ctx.nodeUrl, { timeout: 15_000 }) }) as PublicClient
 
     // An L2's L1 data fee: one oracle and one per-block cache for admission, estimation and bundles.
-    const l1Oracle = l1FeeOracleFor(ctx.chainSpec, client)
+    // (Rundler's da_pre_verification_gas = false: the chain's L1 fee is not priced at all.)
+    const l1Oracle = ctx.chainSpec.da.inPreVerificationGas ? l1FeeOracleFor(ctx.chainSpec, client) : undefined
     const daGas = l1Oracle && new DaGas(l1Oracle, ctx.chainSpec)
     if (daGas)
       log.info({ oracle: ctx.chainSpec.da.oracle, address: ctx.chainSpec.da.address }, 'L1 data fee priced')
