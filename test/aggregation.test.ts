@@ -63,6 +63,7 @@ describe.each(['v0.7', 'v0.8'] as EntryPointVersion[])('aggregated ops in the pr
         `--node_http=${chain.url}`,
         `--entry_points=${ep}`,
         '--rpc.port=0',
+        '--metrics.port=0',
         '--bundling_mode=manual',
         `--signer.private_keys=${key}`,
         `--aggregators=${served.join(',')}`,

@@ -39,6 +39,8 @@ export async function startConveyorApp(
       `--entry_points=${ENTRY_POINT_VERSIONS.join(',')}`,
       `--signer.private_keys=${signerKey}`,
       '--rpc.port=0',
+      // A free port: test files run side by side, and 8080 may be taken by another.
+      '--metrics.port=0',
       '--rpc.enable_debug_methods=true',
       '--bundling_mode=manual',
       '--num_signers=1',
