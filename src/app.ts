@@ -4,6 +4,8 @@ import { createPublicClient, http, type PublicClient } from 'viem'
 import { SenderJournal, startAdmin } from './admin/index.js'
 import { type Builder, startBuilder } from './builder/builder.js'
 import type { ChainSpec } from './chain/chain-spec.js'
+import { DaGas } from './chain/da/da-gas.js'
+import { l1FeeOracleFor } from './chain/da/oracle.js'
 import { conveyorVersion } from './cli/version.js'
 import type { Config } from './config/index.js'
 import { createRegistry } from './metrics/registry.js'
@@ -58,7 +60,13 @@ export async function startApp(ctx: AppContext): Promise<App> {
     const journal = cfg.metrics.enabled ? new SenderJournal(registry) : undefined
     const client = createPublicClient({ transport: http(ctx.nodeUrl, { timeout: 15_000 }) }) as PublicClient
 
-    const simSettings = simSettingsFrom(cfg, ctx.chainSpec)
+    // An L2's L1 data fee: one oracle and one per-block cache for admission, estimation and bundles.
+    // (Rundler's da_pre_verification_gas = false: the chain's L1 fee is not priced at all.)
+    const l1Oracle = ctx.chainSpec.da.inPreVerificationGas ? l1FeeOracleFor(ctx.chainSpec, client) : undefined
+    const daGas = l1Oracle && new DaGas(l1Oracle, ctx.chainSpec)
+    if (daGas)
+      log.info({ oracle: ctx.chainSpec.da.oracle, address: ctx.chainSpec.da.address }, 'L1 data fee priced')
+    const simSettings = { ...simSettingsFrom(cfg, ctx.chainSpec), daGas }
     // Safe mode (the ERC-7562 tracer and rules) unless --unsafe; a node that cannot trace stops start-up.
     const mode = await createValidationMode({
       unsafe: cfg.unsafe,
@@ -123,6 +131,7 @@ export async function startApp(ctx: AppContext): Promise<App> {
       client,
       pool,
       validator: simulator,
+      daGas,
       registry,
       log,
       rpc,

@@ -85,10 +85,10 @@ describe('FeeEstimator against anvil', () => {
     expect((await specFloor.estimate()).priorityFee).toBe(nodeTip + 1n)
   })
 
-  it('chains that hard-code the tip default to the floor alone', async () => {
+  it('chains that ignore tips (priority fee oracle none) default to the floor alone', async () => {
     const fees = new FeeEstimator({
       client,
-      chainSpec: { ...spec, priorityFeeFromNode: false, minPriorityFeePerGas: 42n },
+      chainSpec: { ...spec, priorityFeeOracle: 'none', minPriorityFeePerGas: 42n },
     })
     expect(fees.source).toEqual({ kind: 'floor' })
     expect((await fees.estimate()).priorityFee).toBe(42n)

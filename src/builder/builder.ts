@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client'
 import type { Address, PublicClient } from 'viem'
 import type { ChainSpec } from '../chain/chain-spec.js'
+import type { DaGas } from '../chain/da/da-gas.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import { FeeEstimator } from '../chain/fees.js'
 import type { Config } from '../config/index.js'
@@ -30,6 +31,8 @@ export interface BuilderContext {
   client: PublicClient
   pool: Pool
   validator: Validator
+  /** On an L2: its L1 data fee oracle (shared with admission, one cache per block). */
+  daGas?: DaGas
   registry: Registry
   log: Logger
   /** Where the builder's debug methods are registered. */
@@ -83,6 +86,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
   })
   const proposer = new BundleProposer({
     pool: ctx.pool,
+    daGas: ctx.daGas,
     validator: ctx.validator,
     fees: new FeeEstimator({ client: ctx.client, chainSpec: ctx.chainSpec }),
     client: ctx.client,

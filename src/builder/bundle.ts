@@ -45,6 +45,8 @@ export type SkipReason =
   | 'behind_unnamed_revert'
   /** Its EIP-7702 authorization waits for (or is about to be consumed by) the authority's own pending transaction. */
   | 'authorization_pending'
+  /** On an L2: its preVerificationGas no longer covers its share of the L1 data fee (it waits). */
+  | 'l1_fee_not_covered'
 
 export interface SkippedOp {
   hash: Hash

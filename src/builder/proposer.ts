@@ -1,5 +1,6 @@
-import type { Address, Hex, PublicClient } from 'viem'
+import { type Address, type Hex, type PublicClient, size } from 'viem'
 import type { ChainSpec } from '../chain/chain-spec.js'
+import type { DaGas } from '../chain/da/da-gas.js'
 import { authorizationGas } from '../chain/eip7702.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
@@ -12,6 +13,7 @@ import { Aggregation } from './aggregation.js'
 import { authorizationList, recheckAuthorizations } from './authorizations.js'
 import type { Bundle, NoBundleReason, Proposal } from './bundle.js'
 import { checkBundle } from './bundle-check.js'
+import { bundleL1Cost, opsCoveringL1Fee } from './l1-fee.js'
 import { ProposalRecorder } from './proposal-report.js'
 import { type ProposerMetrics, proposerMetrics } from './proposer-metrics.js'
 import { resimulate } from './resimulation.js'
@@ -58,6 +60,8 @@ export interface ProposeRequest {
 
 export interface ProposerDeps {
   pool: Pool
+  /** On an L2 that prices its L1 data fee in preVerificationGas: the oracle, cached per block. */
+  daGas?: DaGas
   validator: Validator
   fees: FeeSource
   client: PublicClient
@@ -143,14 +147,25 @@ export class BundleProposer {
       maxBundleGas: await this.maxBundleGas(),
       maxBundleSize: settings.maxBundleSize,
       opGas,
+      maxBundleBytes: {
+        limit: this.deps.chainSpec.maxTransactionSizeBytes,
+        opBytes: (c) => size(ep.encodedOpForCalldata(c.op)),
+      },
     })
     recorder.skip(picked.skipped)
-    if (picked.selected.length === 0) {
+    // The L1 fee share is re-checked at this block: ops that no longer cover it wait in the pool.
+    const { daGas } = this.deps
+    const covered = daGas?.spec.da.inPreVerificationGas
+      ? await opsCoveringL1Fee(daGas, ep, picked.selected, est.blockNumber, est.baseFee)
+      : { kept: picked.selected, skipped: [] }
+    recorder.skip(covered.skipped)
+    if (covered.kept.length === 0) {
+      // Ops waiting for the L1 fee are not priced out by the bundle's fees: a replacement would not help.
       return none(picked.skipped.some((s) => s.reason === 'fee_too_low') ? 'priced_out' : 'no_ops')
     }
 
     // EIP-7702: an authorization applies only at its authority's next nonce.
-    const authorized = await recheckAuthorizations(client, picked.selected, est.blockNumber, recorder)
+    const authorized = await recheckAuthorizations(client, covered.kept, est.blockNumber, recorder)
     // Second simulation at one block: whatever no longer validates leaves the bundle and the pool.
     const resimulated = await resimulate(
       { client, validator: this.deps.validator, concurrency: settings.simulationConcurrency },
@@ -200,10 +215,13 @@ export class BundleProposer {
     const aggregatorGas = checked.groups.reduce((sum, g) => sum + (g.validationGas ?? 0n), 0n)
     // No op pays for its authorization's intrinsic gas: the bundle does.
     const unpaidGas = aggregatorGas + authorizationGas(ops.map((c) => c.op))
-    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee, unpaidGas, opGas)
+    const l1 = daGas
+      ? await bundleL1Cost(daGas, req.entryPoint, checked.data, est.blockNumber, est.baseFee)
+      : { fee: 0n, gasLimit: 0n }
+    const economics = bundleEconomics(ops, checked.data, fees, est.baseFee, unpaidGas, opGas, l1.fee)
     if (economics.revenue < economics.cost) {
       this.log.info(
-        { revenue: economics.revenue.toString(), cost: economics.cost.toString() },
+        { revenue: economics.revenue.toString(), cost: economics.cost.toString(), l1Fee: l1.fee.toString() },
         'bundle unprofitable',
       )
       return none('unprofitable')
@@ -213,7 +231,13 @@ export class BundleProposer {
       entryPoint: req.entryPoint,
       version: ep.version,
       groups: checked.groups,
-      tx: { to: req.entryPoint, data: checked.data, gas: checked.gas, ...fees, ...authorizationList(ops) },
+      tx: {
+        to: req.entryPoint,
+        data: checked.data,
+        gas: checked.gas + l1.gasLimit,
+        ...fees,
+        ...authorizationList(ops),
+      },
       blockNumber: est.blockNumber,
       expectedStorage: mergeStorage(ops.map((c) => c.validation)),
     }
@@ -223,8 +247,12 @@ export class BundleProposer {
 
   private async maxBundleGas(): Promise<bigint> {
     if (this.deps.settings.maxBundleGas !== undefined) return this.deps.settings.maxBundleGas
-    const block = await this.deps.client.getBlock({ blockTag: 'latest' })
-    const ninety = (block.gasLimit * 9n) / 10n
+    const { blockGasLimit } = this.deps.chainSpec
+    const gasLimit =
+      blockGasLimit !== undefined && blockGasLimit > 0n
+        ? blockGasLimit
+        : (await this.deps.client.getBlock({ blockTag: 'latest' })).gasLimit
+    const ninety = (gasLimit * 9n) / 10n
     return ninety < this.deps.chainSpec.maxTransactionGas ? ninety : this.deps.chainSpec.maxTransactionGas
   }
 

@@ -13,7 +13,12 @@ export interface CandidateLimits {
    * gas.maxGas with the paymaster context validation returned); default the v0.7+ rule.
    */
   opGas?: (c: PoolOp) => bigint
+  /** The chain's largest transaction (bytes) and each op's bytes in the bundle's calldata. */
+  maxBundleBytes?: { limit: number; opBytes: (c: PoolOp) => number }
 }
+
+/** handleOps' fixed calldata and the transaction envelope around it, with room to spare. */
+const BUNDLE_FIXED_BYTES = 400
 
 /** The v0.7+ rule: preVerificationGas plus every limit. */
 const packedOpGas = (c: PoolOp) => opMaxGas(c.op)
@@ -37,6 +42,7 @@ export function selectCandidates(
 
   const selected: PoolOp[] = []
   let gas = 0n
+  let bytes = BUNDLE_FIXED_BYTES
   let capped = false
   for (const c of candidates) {
     if (capped) {
@@ -64,7 +70,13 @@ export function selectCandidates(
       skipped.push({ hash: c.hash, reason: 'gas_cap' })
       continue
     }
+    const size = limits.maxBundleBytes?.opBytes(c) ?? 0
+    if (limits.maxBundleBytes && bytes + size > limits.maxBundleBytes.limit) {
+      skipped.push({ hash: c.hash, reason: 'bundle_size' })
+      continue
+    }
     gas += opGas
+    bytes += size
     selected.push(c)
   }
   return { selected, skipped }
@@ -102,7 +114,8 @@ export function applyPaymasterDeposits(
  * What the ops pay the beneficiary at most vs what the bundle costs the signer, both at their
  * maximum gas. The cost side is intrinsic and calldata gas plus the ops' own limits: the EntryPoint's
  * bookkeeping is what each op's preVerificationGas pays for, so it is not counted twice. `extraGas`
- * is what no op pays for (aggregators' validateSignatures).
+ * is what no op pays for (aggregators' validateSignatures); `l1Fee` is an L2's data fee, which the
+ * ops pay through the L1 share in their preVerificationGas.
  */
 export function bundleEconomics(
   ops: PoolOp[],
@@ -111,6 +124,8 @@ export function bundleEconomics(
   baseFee: bigint,
   extraGas = 0n,
   opGas: (c: PoolOp) => bigint = packedOpGas,
+  /** On an L2: the bundle's L1 data fee (wei), paid beside or (Arbitrum) through the gas. */
+  l1Fee = 0n,
 ): { revenue: bigint; cost: bigint } {
   let revenue = 0n
   let gas = TX_INTRINSIC_GAS + calldataCost(calldata).gas + extraGas
@@ -120,7 +135,7 @@ export function bundleEconomics(
     revenue += max * price
     gas += max - c.op.preVerificationGas
   }
-  return { revenue, cost: gas * min(fees.maxFeePerGas, baseFee + fees.maxPriorityFeePerGas) }
+  return { revenue, cost: gas * min(fees.maxFeePerGas, baseFee + fees.maxPriorityFeePerGas) + l1Fee }
 }
 
 /** The most a bundle may cost: a share of the signer's balance (integer percent). */

@@ -17,7 +17,7 @@ export type PriorityFeeSource =
 export interface FeeEstimatorOptions {
   client: Pick<PublicClient, 'getFeeHistory' | 'request'>
   chainSpec: ChainSpec
-  /** Default: `node` when the chain spec trusts the node's tip, else `floor`. */
+  /** Default: by the chain spec's `priorityFeeOracle` (see `sourceFor`). */
   source?: PriorityFeeSource
   /** Configured floor for the priority fee; default the chain spec's `minPriorityFeePerGas`. */
   minPriorityFeePerGas?: bigint
@@ -33,6 +33,24 @@ export interface FeeEstimate {
 }
 
 const DEFAULT_HISTORY_BLOCKS = 10
+/** The usage-based source: the median tip of recent blocks (their 50th-percentile tip). */
+const USAGE_PERCENTILE = 50
+
+/**
+ * The chain spec's priority-fee oracle as a source: `provider` asks the node; `usage_based` reads
+ * what recent blocks paid (OP-stack nodes answer eth_maxPriorityFeePerGas with a constant, Polygon's
+ * is under its minimum tip); `none` offers only the floor (Arbitrum ignores tips).
+ */
+export function sourceFor(spec: Pick<ChainSpec, 'priorityFeeOracle'>): PriorityFeeSource {
+  switch (spec.priorityFeeOracle) {
+    case 'provider':
+      return { kind: 'node' }
+    case 'usage_based':
+      return { kind: 'fee_history', percentile: USAGE_PERCENTILE, blockCount: DEFAULT_HISTORY_BLOCKS }
+    default:
+      return { kind: 'floor' }
+  }
+}
 const MAX_HISTORY_BLOCKS = 1024 // nodes cap eth_feeHistory's block count (geth: 1024)
 
 export class FeeEstimator {
@@ -42,7 +60,7 @@ export class FeeEstimator {
 
   constructor(opts: FeeEstimatorOptions) {
     this.client = opts.client
-    this.source = opts.source ?? (opts.chainSpec.priorityFeeFromNode ? { kind: 'node' } : { kind: 'floor' })
+    this.source = opts.source ?? sourceFor(opts.chainSpec)
     this.minPriorityFeePerGas = opts.minPriorityFeePerGas ?? opts.chainSpec.minPriorityFeePerGas
     if (this.minPriorityFeePerGas < 0n) throw new RangeError('minPriorityFeePerGas must be >= 0')
     if (this.source.kind === 'fee_history') {

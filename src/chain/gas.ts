@@ -74,10 +74,31 @@ const PVG_FIELD_WORST_CASE = 0xffffffffn
 const allNonZero = (data: Hex): Hex => `0x${'ff'.repeat(size(data))}`
 
 /**
+ * The op as the bundle will carry it, with the preVerificationGas field, the signature and the
+ * paymaster data (which usually carries the paymaster's signature) priced as if every byte were
+ * non-zero, so the requirement does not move when the op gets its final PVG and signatures.
+ */
+export function pvgEncoding(
+  op: UserOperation,
+  encode: (op: UserOperation) => Hex = encodedOpForCalldata,
+): Hex {
+  return encode({
+    ...op,
+    preVerificationGas: PVG_FIELD_WORST_CASE,
+    signature: allNonZero(op.signature),
+    ...(op.paymasterData !== undefined ? { paymasterData: allNonZero(op.paymasterData) } : {}),
+    ...(op.paymasterSignature !== undefined ? { paymasterSignature: allNonZero(op.paymasterSignature) } : {}),
+  })
+}
+
+/**
  * The least preVerificationGas an op must carry: its share of the transaction's fixed cost, the
  * per-op overhead, the calldata it adds to the bundle at EIP-2028 prices, and its EIP-7702
- * authorization's intrinsic gas. (The EIP-7623 floor
- * binds only when a bundle's execution gas is small next to its data; bundleGasLimit covers it.)
+ * authorization's intrinsic gas. Where the chain has EIP-7623 (Prague), never less than its share of
+ * the calldata floor: the fixed share plus the floor price of its bytes (the authorization's gas is
+ * intrinsic, on the standard side of the floor's max). (Rundler credits part of the op's execution
+ * gas against the floor; Conveyor credits none, so an op that uses little gas cannot leave the
+ * bundler paying the floor.) The L1 data fee of an L2 is added by the caller (chain/da/da-gas.ts).
  */
 export function requiredPreVerificationGas(
   op: UserOperation,
@@ -87,24 +108,29 @@ export function requiredPreVerificationGas(
   /** The version's unmeasured per-op gas (its module's gas.preVerificationOverhead). */
   overhead = 0n,
 ): bigint {
-  // Price the preVerificationGas field, the signature and the paymaster data (which usually carries
-  // the paymaster's signature) as if every byte were non-zero, so the requirement does not move
-  // when the op gets its final PVG and signatures after estimation.
-  const encoded = encode({
-    ...op,
-    preVerificationGas: PVG_FIELD_WORST_CASE,
-    signature: allNonZero(op.signature),
-    ...(op.paymasterData !== undefined ? { paymasterData: allNonZero(op.paymasterData) } : {}),
-    ...(op.paymasterSignature !== undefined ? { paymasterSignature: allNonZero(op.paymasterSignature) } : {}),
-  })
+  const encoded = pvgEncoding(op, encode)
   const words = BigInt(Math.ceil(size(encoded) / 32))
-  return (
-    spec.pvg.fixed / spec.pvg.expectedBundleSize +
+  const fixedShare = spec.pvg.fixed / spec.pvg.expectedBundleSize
+  const standard =
+    fixedShare +
     spec.pvg.perUserOp +
     overhead +
     spec.pvg.perUserOpWord * words +
     calldataCost(encoded).gas +
     // EIP-7702: the type-4 bundle pays its authorization's intrinsic gas; the op's PVG carries it.
     (op.eip7702Auth ? PER_AUTHORIZATION_GAS : 0n)
-  )
+  if (!spec.eip7623?.enabled) return standard
+  const floor = fixedShare + calldataFloorGas(encoded, spec.eip7623)
+  return floor > standard ? floor : standard
+}
+
+/** EIP-7623's floor price of calldata: per zero and per non-zero byte (10 and 40 gas on Prague). */
+export function calldataFloorGas(
+  data: Hex,
+  prices: { floorZeroByteGas: bigint; floorNonZeroByteGas: bigint },
+): bigint {
+  let zeros = 0
+  const bytes = hexToBytes(data)
+  for (const b of bytes) if (b === 0) zeros++
+  return BigInt(zeros) * prices.floorZeroByteGas + BigInt(bytes.length - zeros) * prices.floorNonZeroByteGas
 }

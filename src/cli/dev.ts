@@ -1,11 +1,11 @@
 import { createPublicClient, http } from 'viem'
 import { startApp } from '../app.js'
-import { chainSpecFor } from '../chain/chain-spec.js'
 import type { Config } from '../config/index.js'
 import { startAnvil } from '../dev/anvil.js'
 import { deployCanonical, fundAccounts } from '../dev/deploy.js'
 import type { Logger } from '../util/log.js'
 import type { Lifecycle } from './lifecycle.js'
+import { chainSpecOrRefuse } from './node.js'
 import type { ReadyInfo } from './ready.js'
 import { signerAddresses, withDevKeys } from './signers.js'
 
@@ -45,11 +45,12 @@ export async function runDev(cfg: Config, log: Logger, life: Lifecycle): Promise
 
   if (switchLater) await setIntervalMining(chain.url, blockTime)
 
+  const chainSpec = chainSpecOrRefuse(cfg, chain.chainId, cfg.chain_id === undefined ? 'dev' : undefined)
   const app = await startApp({
     config: { ...config, node_http: chain.url, chain_id: chain.chainId },
     nodeUrl: chain.url,
     chainId: chain.chainId,
-    chainSpec: chainSpecFor(chain.chainId),
+    chainSpec,
     log,
   })
   life.defer('app', () => app.stop())

@@ -1,6 +1,7 @@
 import { type Address, createPublicClient, http } from 'viem'
 import { startApp } from '../app.js'
-import { chainSpecFor } from '../chain/chain-spec.js'
+import type { ChainSpec } from '../chain/chain-spec.js'
+import { ChainSpecError, resolveChainSpec } from '../chain/chain-spec-file.js'
 import { type EntryPointVersion, versionOf } from '../chain/entrypoint.js'
 import type { Config } from '../config/index.js'
 import type { Logger } from '../util/log.js'
@@ -26,6 +27,7 @@ export async function runNode(cfg: Config, log: Logger, life: Lifecycle): Promis
       `--chain_id is ${cfg.chain_id} but the node at ${shown} reports chain id ${chainId}`,
     )
   }
+  const chainSpec = chainSpecOrRefuse(cfg, chainId)
   const entryPoints: Partial<Record<EntryPointVersion, Address>> = {}
   for (const address of cfg.entry_points) {
     const code = await client.getCode({ address })
@@ -36,9 +38,9 @@ export async function runNode(cfg: Config, log: Logger, life: Lifecycle): Promis
     }
     entryPoints[versionOf(address)!] = address
   }
-  log.info({ node: shown, chainId, entryPoints }, 'node checked')
+  log.info({ node: shown, chainId, network: chainSpec.name, entryPoints }, 'node checked')
 
-  const app = await startApp({ config: cfg, nodeUrl, chainId, chainSpec: chainSpecFor(chainId), log })
+  const app = await startApp({ config: cfg, nodeUrl, chainId, chainSpec, log })
   life.defer('app', () => app.stop())
   return {
     mode: 'node',
@@ -48,5 +50,19 @@ export async function runNode(cfg: Config, log: Logger, life: Lifecycle): Promis
     chainId,
     entryPoints,
     signers: signerAddresses(cfg),
+  }
+}
+
+/** The --network preset with the --chain_spec file on top; a chain id other than the node's stops start-up. */
+export function chainSpecOrRefuse(
+  cfg: Pick<Config, 'network' | 'chain_spec'>,
+  chainId: number,
+  fallback?: string,
+): ChainSpec {
+  try {
+    return resolveChainSpec({ network: cfg.network ?? fallback, file: cfg.chain_spec }, chainId)
+  } catch (err) {
+    if (err instanceof ChainSpecError) throw new StartupError(err.message)
+    throw err
   }
 }

@@ -1,5 +1,6 @@
 import type { Address } from 'viem'
 import { z } from 'zod'
+import { NETWORK_NAMES, type NetworkName } from '../chain/chain-spec.js'
 import { ENTRY_POINT_VERSIONS, ENTRY_POINTS } from '../chain/entrypoint.js'
 import { listOptions, type OptionInfo, opt } from './option.js'
 import { metricsOptions, rpcOptions } from './schema-servers.js'
@@ -47,6 +48,15 @@ export const configSchema = z
       type: integer({ min: 1 }),
       help: 'Expected chain id: start-up fails if the node reports another. In dev, the chain id of the embedded chain.',
       defaultText: "the node's",
+    }),
+    network: opt<NetworkName>({
+      type: oneOf(NETWORK_NAMES as [NetworkName, ...NetworkName[]]),
+      help: `The chain's preset (chain id, L1 data fee oracle, priority-fee source, limits): ${NETWORK_NAMES.join(', ')}. Start-up refuses a node of another chain id.`,
+      defaultText: "the preset of the node's chain id (dev for conveyor dev)",
+    }),
+    chain_spec: opt({
+      type: text('a path to a TOML or JSON file'),
+      help: "A chain spec file (TOML, or JSON if named *.json) whose fields, in Rundler's names (id, da_gas_oracle_type, da_gas_oracle_contract_address, da_pre_verification_gas, include_da_gas_in_gas_limit, min_max_priority_fee_per_gas, priority_fee_oracle_type, bundle_max_send_interval_millis, block_gas_limit, max_transaction_size_bytes, eip7623_enabled, …), override the --network preset's.",
     }),
     entry_points: opt({
       type: list(entryPointItem, ENTRY_POINTS_ACCEPTS),

@@ -6,6 +6,7 @@ import {
   type Hex,
   type PublicClient,
 } from 'viem'
+import { opGasPrice } from '../chain/da/da-gas.js'
 import { delegationOverride, isEip7702Op, withChainDelegate } from '../chain/eip7702.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
@@ -17,7 +18,7 @@ import { estimationOverrides } from './estimation-overrides.js'
 import { GAS_PROBE_ABI, GAS_PROBE_ADDRESS } from './gas-probe.js'
 import { maxOpGasFor } from './precheck.js'
 import { BlockReads } from './precheck-state.js'
-import { estimatePreVerificationGas } from './pvg.js'
+import { estimatePreVerificationGas, withDaHeadroom, worstCaseOp } from './pvg.js'
 import { rejectionForRevert } from './reject.js'
 import { searchLeastPassing } from './search.js'
 import type { SimSettings } from './settings.js'
@@ -162,8 +163,9 @@ export class GasEstimatorImpl implements GasEstimator {
       maxFeePerGas: draft.maxFeePerGas ?? 0n,
       maxPriorityFeePerGas: draft.maxPriorityFeePerGas ?? 0n,
     }
+    const daGas = await this.daGas(ep, estimated, blockNumber, block.baseFeePerGas ?? 0n)
     const result: GasEstimate = {
-      preVerificationGas: estimatePreVerificationGas(estimated, settings.chainSpec, ep),
+      preVerificationGas: estimatePreVerificationGas(estimated, settings.chainSpec, ep) + daGas,
       verificationGasLimit: estimated.verificationGasLimit,
       callGasLimit,
     }
@@ -172,6 +174,29 @@ export class GasEstimatorImpl implements GasEstimator {
       result.paymasterPostOpGasLimit = estimated.paymasterPostOpGasLimit
     }
     return result
+  }
+
+  /**
+   * On an L2: the op's share of the L1 data fee as gas at the draft's fees (at the base fee when the
+   * draft names none: the lowest price it can pay, so the most gas), with the documented headroom.
+   */
+  private async daGas(
+    ep: EntryPointModule,
+    op: UserOperation,
+    blockNumber: bigint,
+    baseFee: bigint,
+  ): Promise<bigint> {
+    const { daGas } = this.deps.settings
+    if (!daGas?.spec.da.inPreVerificationGas) return 0n
+    const price = op.maxFeePerGas > 0n ? opGasPrice(op, baseFee) : baseFee
+    const share = await daGas.opDaGas(
+      ep.address,
+      worstCaseOp(op),
+      blockNumber,
+      price,
+      ep.encodedOpForCalldata,
+    )
+    return withDaHeadroom(share)
   }
 
   /** callGasLimit by the gas probe: measure at the cap, then prove (or search) the limit. */

@@ -27,6 +27,8 @@ export interface PrecheckState {
   paymasterCode?: Hex
   baseFee: bigint
   blockGasLimit: bigint
+  /** On an L2: the op's share of the L1 data fee as gas at its price (chain/da/da-gas.ts). */
+  daGas?: bigint
 }
 
 export type PrecheckRule =
@@ -221,18 +223,27 @@ export function checkFees(op: UserOperation, state: PrecheckState, settings: Sim
     throw new PrecheckError('priorityAboveMaxFee', 'maxPriorityFeePerGas exceeds maxFeePerGas', {})
 }
 
-export function checkPreVerificationGas(op: UserOperation, settings: SimSettings, ep?: PrecheckRules): void {
-  const required = requiredPreVerificationGas(
-    op,
-    settings.chainSpec,
-    ep?.encodedOpForCalldata,
-    ep?.gas.preVerificationOverhead,
-  )
+/** preVerificationGas ≥ the calldata-and-overhead formula (with the EIP-7623 floor) + the L1 data fee share. */
+export function checkPreVerificationGas(
+  op: UserOperation,
+  settings: SimSettings,
+  ep?: PrecheckRules,
+  daGas = 0n,
+): void {
+  const required =
+    requiredPreVerificationGas(
+      op,
+      settings.chainSpec,
+      ep?.encodedOpForCalldata,
+      ep?.gas.preVerificationOverhead,
+    ) + daGas
   if (op.preVerificationGas < required)
     throw new PrecheckError(
       'preVerificationGasTooLow',
-      `preVerificationGas ${op.preVerificationGas} is below the required ${required}`,
-      { preVerificationGas: op.preVerificationGas, required },
+      daGas > 0n
+        ? `preVerificationGas ${op.preVerificationGas} is below the required ${required} (${daGas} of it the op's share of the L1 data fee)`
+        : `preVerificationGas ${op.preVerificationGas} is below the required ${required}`,
+      { preVerificationGas: op.preVerificationGas, required, daGas },
     )
 }
 
@@ -247,5 +258,5 @@ export function precheckOp(
   checkDeployment(op, state, ep?.factoryWithDeployedSender)
   checkGasLimits(op, state, settings, ep?.gas)
   checkFees(op, state, settings)
-  checkPreVerificationGas(op, settings, ep)
+  checkPreVerificationGas(op, settings, ep, state.daGas)
 }

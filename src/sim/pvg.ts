@@ -17,6 +17,12 @@ export function estimatePreVerificationGas(
   /** The op's EntryPoint's rules (its module); default v0.7+. */
   ep?: Pick<EntryPointModule, 'encodedOpForCalldata' | 'gas'>,
 ): bigint {
+  const worst = worstCaseOp(op)
+  return requiredPreVerificationGas(worst, spec, ep?.encodedOpForCalldata, ep?.gas.preVerificationOverhead)
+}
+
+/** The op with every field the signer may still fill in at its realistic worst (see above). */
+export function worstCaseOp(op: UserOperation): UserOperation {
   const worst: UserOperation = {
     ...op,
     signature: `0x${'ff'.repeat(Math.max(size(op.signature), 65))}`,
@@ -31,7 +37,18 @@ export function estimatePreVerificationGas(
     worst.paymasterVerificationGasLimit = allOnes(op.paymasterVerificationGasLimit ?? 0n, 3)
     worst.paymasterPostOpGasLimit = allOnes(op.paymasterPostOpGasLimit ?? 0n, 3)
   }
-  return requiredPreVerificationGas(worst, spec, ep?.encodedOpForCalldata, ep?.gas.preVerificationOverhead)
+  return worst
+}
+
+/**
+ * eth_estimateUserOperationGas adds this much over the op's current share of the L1 data fee: the
+ * fee moves with every L1 block (the L1 base fee by up to 12.5 % a block, the blob fee faster), and
+ * an op whose preVerificationGas stops covering its share waits in the pool until it does again.
+ */
+export const DA_ESTIMATE_HEADROOM_PERCENT = 25n
+
+export function withDaHeadroom(daGas: bigint): bigint {
+  return (daGas * (100n + DA_ESTIMATE_HEADROOM_PERCENT) + 99n) / 100n
 }
 
 /** The largest value with as many bytes as `x` (and at least `minBytes`): every byte 0xff. */

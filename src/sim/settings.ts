@@ -1,4 +1,5 @@
 import type { ChainSpec } from '../chain/chain-spec.js'
+import type { DaGas } from '../chain/da/da-gas.js'
 
 /**
  * What admission validation enforces. Names follow Rundler's options where it has one
@@ -30,6 +31,8 @@ export interface SimSettings {
   validUntilMarginBlocks: bigint
   /** Aggregators this bundler serves (`--aggregators`); ops naming any other are refused. None by default. */
   supportedAggregators: readonly string[]
+  /** On an L2 whose spec puts the L1 data fee in preVerificationGas: its oracle, cached per block. */
+  daGas?: DaGas
 }
 
 export function defaultSimSettings(chainSpec: ChainSpec, over: Partial<SimSettings> = {}): SimSettings {

@@ -1,4 +1,5 @@
 import type { Address, Hash, Hex, PublicClient } from 'viem'
+import { opGasPrice } from '../chain/da/da-gas.js'
 import { delegationCode, delegationOverride } from '../chain/eip7702.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
@@ -195,9 +196,19 @@ export class Simulator implements Validator {
     ])
     // The simulation sees the authorization applied, and so do the rules and the code hashes.
     if (op.eip7702Auth) state.senderCode = delegationCode(op.eip7702Auth.address)
-    // The builder's re-simulation pins a block and skips prechecks (fees are its own filter).
+    // The builder's re-simulation pins a block and skips prechecks (fees and the L1 fee share are
+    // its own filters).
     if (prechecking) {
       if (auth) checkAuthorizationState(op, auth)
+      const { daGas } = this.deps.settings
+      if (daGas?.spec.da.inPreVerificationGas)
+        state.daGas = await daGas.opDaGas(
+          ep.address,
+          op,
+          blockNumber,
+          opGasPrice(op, state.baseFee),
+          ep.encodedOpForCalldata,
+        )
       precheckOp(op, state, this.deps.settings, ep)
     }
     return { ep, op, blockNumber, reads, state }

@@ -1,7 +1,7 @@
 import { type Address, type Hash, type Hex, numberToHex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { type App, startApp } from '../../src/app.js'
-import { chainSpecFor } from '../../src/chain/chain-spec.js'
+import { type ChainSpec, chainSpecFor } from '../../src/chain/chain-spec.js'
 import { ENTRY_POINT_VERSIONS } from '../../src/chain/entrypoint.js'
 import { loadConfig } from '../../src/config/index.js'
 import { silentLogger } from '../../src/util/log.js'
@@ -25,7 +25,7 @@ export interface ConveyorApp {
 export async function startConveyorApp(
   chain: TestChain,
   argv: string[] = [],
-  opts: { signerKey?: Hex } = {},
+  opts: { signerKey?: Hex; chainSpec?: ChainSpec } = {},
 ): Promise<ConveyorApp> {
   const signerKey = opts.signerKey ?? generatePrivateKey()
   await chain.client.request({
@@ -39,7 +39,6 @@ export async function startConveyorApp(
       `--entry_points=${ENTRY_POINT_VERSIONS.join(',')}`,
       `--signer.private_keys=${signerKey}`,
       '--rpc.port=0',
-      '--metrics.port=0',
       '--rpc.enable_debug_methods=true',
       '--bundling_mode=manual',
       '--num_signers=1',
@@ -52,7 +51,7 @@ export async function startConveyorApp(
     config,
     nodeUrl: chain.url,
     chainId: chain.chainId,
-    chainSpec: chainSpecFor(chain.chainId),
+    chainSpec: opts.chainSpec ?? chainSpecFor(chain.chainId),
     log: silentLogger,
   })
   const rpcUrl = app.rpcUrl as string
