@@ -2,17 +2,17 @@ import { type Address, createWalletClient, getAddress, type Hash, http } from 'v
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
 import { ENTRY_POINT_VERSIONS, type EntryPointVersion, entryPointAbi } from '../src/chain/entrypoint.js'
-import { LocalPool } from '../src/pool/pool.js'
 import type { NewHead } from '../src/pool/types.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
 import { buildOp, newOwner } from './harness/account.js'
 import { bundleOps } from './harness/bundle.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
+import { type AnyPool, makePool, POOL_BACKENDS, usePoolBackend } from './support/pool-backends.js'
 
 // Real anvil, real EntryPoints, real simulation: the chain tracker against blocks anvil mines.
 let chain: TestChain
-const pools: LocalPool[] = []
+const pools: AnyPool[] = []
 
 beforeAll(async () => {
   chain = await startTestChain()
@@ -24,8 +24,8 @@ afterAll(async () => {
   await chain?.stop()
 })
 
-async function startPool(): Promise<LocalPool> {
-  const pool = new LocalPool({
+async function startPool(): Promise<AnyPool> {
+  const pool = makePool({
     settings: { chainId: chain.chainId, blockPollIntervalMs: 25, chainHistoryBlocks: 16 },
     client: chain.client,
     validator: new Simulator({
@@ -124,123 +124,127 @@ describe.each(ENTRY_POINT_VERSIONS)('chain tracking %s', (version: EntryPointVer
   })
 })
 
-describe('stake status', () => {
-  it('reads the EntryPoint deposit info: staked with 1 ETH and a day, unstaked otherwise', async () => {
-    const version: EntryPointVersion = 'v0.7'
-    const ep = chain.deployment.entryPoints[version]
-    const pool = await startPool()
-    const [staker] = (await rpc('eth_accounts')) as Address[]
-    if (!staker) throw new Error('anvil has no dev account')
-    const wallet = createWalletClient({ transport: http(chain.url), account: staker })
-    const tx = await wallet.writeContract({
-      chain: null,
-      address: ep,
-      abi: entryPointAbi(version),
-      functionName: 'addStake',
-      args: [86_400],
-      value: 10n ** 18n,
-    })
-    await chain.client.waitForTransactionReceipt({ hash: tx, pollingInterval: 25 })
-    const staked = await pool.getStakeStatus(ep, staker)
-    expect(staked).toEqual({
-      stakeInfo: { addr: getAddress(staker), stake: 10n ** 18n, unstakeDelaySec: 86_400n },
-      isStaked: true,
-    })
-    const other = newOwner().address
-    expect(await pool.getStakeStatus(ep, other)).toEqual({
-      stakeInfo: { addr: other, stake: 0n, unstakeDelaySec: 0n },
-      isStaked: false,
+describe.each(POOL_BACKENDS)('%s pool', (backend) => {
+  usePoolBackend(backend)
+
+  describe('stake status', () => {
+    it('reads the EntryPoint deposit info: staked with 1 ETH and a day, unstaked otherwise', async () => {
+      const version: EntryPointVersion = 'v0.7'
+      const ep = chain.deployment.entryPoints[version]
+      const pool = await startPool()
+      const [staker] = (await rpc('eth_accounts')) as Address[]
+      if (!staker) throw new Error('anvil has no dev account')
+      const wallet = createWalletClient({ transport: http(chain.url), account: staker })
+      const tx = await wallet.writeContract({
+        chain: null,
+        address: ep,
+        abi: entryPointAbi(version),
+        functionName: 'addStake',
+        args: [86_400],
+        value: 10n ** 18n,
+      })
+      await chain.client.waitForTransactionReceipt({ hash: tx, pollingInterval: 25 })
+      const staked = await pool.getStakeStatus(ep, staker)
+      expect(staked).toEqual({
+        stakeInfo: { addr: getAddress(staker), stake: 10n ** 18n, unstakeDelaySec: 86_400n },
+        isStaked: true,
+      })
+      const other = newOwner().address
+      expect(await pool.getStakeStatus(ep, other)).toEqual({
+        stakeInfo: { addr: other, stake: 0n, unstakeDelaySec: 0n },
+        isStaked: false,
+      })
     })
   })
-})
 
-describe('reorgs', () => {
-  it('returns the ops of a reorged-out block to the pool, then removes them when mined again', async () => {
-    const version: EntryPointVersion = 'v0.7'
-    const ep = chain.deployment.entryPoints[version]
-    const pool = await startPool()
-    const a = await build(version)
-    await pool.addOp(ep, a.op)
+  describe('reorgs', () => {
+    it('returns the ops of a reorged-out block to the pool, then removes them when mined again', async () => {
+      const version: EntryPointVersion = 'v0.7'
+      const ep = chain.deployment.entryPoints[version]
+      const pool = await startPool()
+      const a = await build(version)
+      await pool.addOp(ep, a.op)
 
-    const snapshot = await rpc('evm_snapshot')
-    const bundle = await bundleOps(chain, version, [a.op])
-    await waitFor('mined', () => pool.getMinedOp(a.hash))
-    expect(await pool.getOp(a.hash)).toBeUndefined()
-    expect((await pool.dumpReputation(ep)).find((r) => r.address === a.sender)?.opsIncluded).toBe(1)
+      const snapshot = await rpc('evm_snapshot')
+      const bundle = await bundleOps(chain, version, [a.op])
+      await waitFor('mined', () => pool.getMinedOp(a.hash))
+      expect(await pool.getOp(a.hash)).toBeUndefined()
+      expect((await pool.dumpReputation(ep)).find((r) => r.address === a.sender)?.opsIncluded).toBe(1)
 
-    // Back to before the bundle; the new branch outgrows the old one.
-    expect(await rpc('evm_revert', [snapshot])).toBe(true)
-    await rpc('anvil_dropAllTransactions')
-    await rpc('evm_mine')
-    await rpc('evm_mine')
-    const replaced = await chain.client.getBlock({ blockNumber: bundle.receipt.blockNumber })
-    expect(replaced.hash).not.toBe(bundle.receipt.blockHash)
-    expect(replaced.transactions).not.toContain(bundle.txHash)
+      // Back to before the bundle; the new branch outgrows the old one.
+      expect(await rpc('evm_revert', [snapshot])).toBe(true)
+      await rpc('anvil_dropAllTransactions')
+      await rpc('evm_mine')
+      await rpc('evm_mine')
+      const replaced = await chain.client.getBlock({ blockNumber: bundle.receipt.blockNumber })
+      expect(replaced.hash).not.toBe(bundle.receipt.blockHash)
+      expect(replaced.transactions).not.toContain(bundle.txHash)
 
-    const back = await waitFor('op back in the pool', () => pool.getOp(a.hash))
-    expect(back.op.nonce).toBe(a.op.nonce)
-    expect(await pool.getMinedOp(a.hash)).toBeUndefined()
-    expect((await pool.dumpReputation(ep)).find((r) => r.address === a.sender)?.opsIncluded).toBe(0)
-    const ops = await pool.getOps({ entryPoint: ep, maxOps: 10, shardIndex: 0 })
-    expect(ops.map((o) => o.hash)).toContain(a.hash)
+      const back = await waitFor('op back in the pool', () => pool.getOp(a.hash))
+      expect(back.op.nonce).toBe(a.op.nonce)
+      expect(await pool.getMinedOp(a.hash)).toBeUndefined()
+      expect((await pool.dumpReputation(ep)).find((r) => r.address === a.sender)?.opsIncluded).toBe(0)
+      const ops = await pool.getOps({ entryPoint: ep, maxOps: 10, shardIndex: 0 })
+      expect(ops.map((o) => o.hash)).toContain(a.hash)
 
-    // Mined again on the new branch: it leaves again.
-    const again = await bundleOps(chain, version, [a.op])
-    const info = await waitFor('mined again', () => pool.getMinedOp(a.hash))
-    expect(info.transactionHash).toBe(again.txHash)
-    expect(await pool.getOp(a.hash)).toBeUndefined()
+      // Mined again on the new branch: it leaves again.
+      const again = await bundleOps(chain, version, [a.op])
+      const info = await waitFor('mined again', () => pool.getMinedOp(a.hash))
+      expect(info.transactionHash).toBe(again.txHash)
+      expect(await pool.getOp(a.hash)).toBeUndefined()
+    })
   })
-})
 
-describe('new heads', () => {
-  it("delivers every block in order with a tracked address's nonce, balance and mined tx hashes", async () => {
-    const version: EntryPointVersion = 'v0.8'
-    const pool = await startPool()
-    const bundler = newOwner()
-    const idle: Address = newOwner().address
-    await rpc('anvil_setBalance', [bundler.address, '0x56bc75e2d63100000'])
-    const heads = pool.subscribeNewHeads([bundler.address, idle])[Symbol.asyncIterator]()
-    // A slow reader: nothing is read until several blocks have passed.
-    const a = await build(version)
-    const first = await bundleOps(chain, version, [a.op], { bundler })
-    const b = await build(version)
-    const second = await bundleOps(chain, version, [b.op], { bundler })
-    for (let i = 0; i < 3; i++) await rpc('evm_mine')
-    const last = await chain.client.getBlockNumber({ cacheTime: 0 })
+  describe('new heads', () => {
+    it("delivers every block in order with a tracked address's nonce, balance and mined tx hashes", async () => {
+      const version: EntryPointVersion = 'v0.8'
+      const pool = await startPool()
+      const bundler = newOwner()
+      const idle: Address = newOwner().address
+      await rpc('anvil_setBalance', [bundler.address, '0x56bc75e2d63100000'])
+      const heads = pool.subscribeNewHeads([bundler.address, idle])[Symbol.asyncIterator]()
+      // A slow reader: nothing is read until several blocks have passed.
+      const a = await build(version)
+      const first = await bundleOps(chain, version, [a.op], { bundler })
+      const b = await build(version)
+      const second = await bundleOps(chain, version, [b.op], { bundler })
+      for (let i = 0; i < 3; i++) await rpc('evm_mine')
+      const last = await chain.client.getBlockNumber({ cacheTime: 0 })
 
-    const got: NewHead[] = []
-    while ((got[got.length - 1]?.blockNumber ?? 0n) < last) {
-      const r = await heads.next()
-      if (r.done) throw new Error('subscription ended')
-      got.push(r.value)
-    }
-    await heads.return?.()
-    // Consecutive, none dropped.
-    for (let i = 1; i < got.length; i++)
-      expect(got[i]?.blockNumber).toBe((got[i - 1]?.blockNumber ?? 0n) + 1n)
-    expect(got.map((h) => h.blockNumber)).toContain(first.receipt.blockNumber)
-
-    for (const h of got) {
-      const block = await chain.client.getBlock({ blockNumber: h.blockNumber, includeTransactions: true })
-      expect(h.blockHash).toBe(block.hash)
-      const [mine, other] = h.addressUpdates
-      expect(mine?.address).toBe(bundler.address)
-      expect(other?.address).toBe(idle)
-      expect(mine?.balance).toBe(
-        await chain.client.getBalance({ address: bundler.address, blockNumber: h.blockNumber }),
-      )
-      expect(other).toEqual({ address: idle, balance: 0n, minedTxHashes: [], nonce: undefined })
-      const sent = block.transactions.filter((t) => t.from.toLowerCase() === bundler.address.toLowerCase())
-      expect(mine?.minedTxHashes).toEqual(sent.map((t) => t.hash))
-      if (h.blockNumber === first.receipt.blockNumber) {
-        expect(mine?.minedTxHashes).toEqual([first.txHash])
-        expect(mine?.nonce).toBe(0n)
-      } else if (h.blockNumber === second.receipt.blockNumber) {
-        expect(mine?.minedTxHashes).toEqual([second.txHash])
-        expect(mine?.nonce).toBe(1n)
-      } else {
-        expect(mine?.nonce).toBeUndefined()
+      const got: NewHead[] = []
+      while ((got[got.length - 1]?.blockNumber ?? 0n) < last) {
+        const r = await heads.next()
+        if (r.done) throw new Error('subscription ended')
+        got.push(r.value)
       }
-    }
+      await heads.return?.()
+      // Consecutive, none dropped.
+      for (let i = 1; i < got.length; i++)
+        expect(got[i]?.blockNumber).toBe((got[i - 1]?.blockNumber ?? 0n) + 1n)
+      expect(got.map((h) => h.blockNumber)).toContain(first.receipt.blockNumber)
+
+      for (const h of got) {
+        const block = await chain.client.getBlock({ blockNumber: h.blockNumber, includeTransactions: true })
+        expect(h.blockHash).toBe(block.hash)
+        const [mine, other] = h.addressUpdates
+        expect(mine?.address).toBe(bundler.address)
+        expect(other?.address).toBe(idle)
+        expect(mine?.balance).toBe(
+          await chain.client.getBalance({ address: bundler.address, blockNumber: h.blockNumber }),
+        )
+        expect(other).toEqual({ address: idle, balance: 0n, minedTxHashes: [], nonce: undefined })
+        const sent = block.transactions.filter((t) => t.from.toLowerCase() === bundler.address.toLowerCase())
+        expect(mine?.minedTxHashes).toEqual(sent.map((t) => t.hash))
+        if (h.blockNumber === first.receipt.blockNumber) {
+          expect(mine?.minedTxHashes).toEqual([first.txHash])
+          expect(mine?.nonce).toBe(0n)
+        } else if (h.blockNumber === second.receipt.blockNumber) {
+          expect(mine?.minedTxHashes).toEqual([second.txHash])
+          expect(mine?.nonce).toBe(1n)
+        } else {
+          expect(mine?.nonce).toBeUndefined()
+        }
+      }
+    })
   })
 })

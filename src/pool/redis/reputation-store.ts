@@ -60,7 +60,11 @@ export class ReputationStore {
 
   /** Multiplies the counters by 23/24, at most once per interval across every process. */
   async decay(): Promise<void> {
-    await this.store.run('conveyorPoolReputation', 'decay', Math.max(1, Math.floor(this.s.decayIntervalMs * 0.9)))
+    await this.store.run(
+      'conveyorPoolReputation',
+      'decay',
+      Math.max(1, Math.floor(this.s.decayIntervalMs * 0.9)),
+    )
   }
 
   /** Throttled addresses (neither allow- nor blocklisted). */
