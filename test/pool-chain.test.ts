@@ -60,79 +60,79 @@ const build = (version: EntryPointVersion, owner = newOwner()) =>
 const rpc = (method: string, params: unknown[] = []) =>
   chain.client.request({ method: method as never, params: params as never })
 
-describe.each(ENTRY_POINT_VERSIONS)('chain tracking %s', (version: EntryPointVersion) => {
-  const ep = () => chain.deployment.entryPoints[version]
-
-  it('removes mined ops from the pool and records their receipt data', async () => {
-    const pool = await startPool()
-    const a = await build(version)
-    const b = await build(version)
-    expect(await pool.addOp(ep(), a.op)).toBe(a.hash)
-    expect(await pool.addOp(ep(), b.op)).toBe(b.hash)
-    expect((await pool.dumpMempool(ep())).length).toBe(2)
-
-    const bundle = await bundleOps(chain, version, [a.op, b.op])
-    expect(bundle.events.map((e) => e.success)).toEqual([true, true])
-    const info = await waitFor('op a mined', () => pool.getMinedOp(a.hash))
-    expect(await pool.dumpMempool(ep())).toEqual([])
-    expect(await pool.getOp(a.hash)).toBeUndefined()
-
-    const ev = bundle.events[0]
-    expect(info).toMatchObject({
-      hash: a.hash,
-      entryPoint: ep(),
-      blockNumber: bundle.receipt.blockNumber,
-      blockHash: bundle.receipt.blockHash,
-      transactionHash: bundle.txHash,
-      success: true,
-      sender: a.sender,
-      nonce: a.op.nonce,
-      actualGasCost: ev?.actualGasCost,
-      actualGasUsed: ev?.actualGasUsed,
-    })
-    expect(info.op.callData).toBe(a.op.callData)
-    expect((info.receipt as { transactionHash: Hash }).transactionHash).toBe(bundle.txHash)
-    const infoB = await pool.getMinedOp(b.hash)
-    expect(infoB?.actualGasCost).toBe(bundle.events[1]?.actualGasCost)
-    // Each op's logs lie strictly before its own UserOperationEvent and after the previous op's.
-    const idx = (l: unknown) => (l as { logIndex: number }).logIndex
-    const lastA = Math.max(-1, ...info.logs.map(idx))
-    for (const l of infoB?.logs ?? []) expect(idx(l)).toBeGreaterThan(lastA)
-
-    // Inclusion counts for the op's entities (sender and factory).
-    const rep = await pool.dumpReputation(ep())
-    expect(rep.find((r) => r.address === a.sender)).toMatchObject({ opsSeen: 1, opsIncluded: 1 })
-    const factory = rep.find((r) => r.address === chain.deployment.factories[version])
-    expect(factory?.opsIncluded).toBeGreaterThanOrEqual(2)
-    expect(await pool.isCurrent()).toBe(true)
-  })
-
-  it('removes a pooled op whose (sender, nonce) was mined under another hash', async () => {
-    const pool = await startPool()
-    const owner = newOwner()
-    const pooled = await build(version, owner)
-    await pool.addOp(ep(), pooled.op)
-    // The same sender and nonce, different calldata: mined directly, never seen by the pool.
-    const other = await buildOp(chain, version, {
-      owner,
-      overrides: { preVerificationGas: 100_001n },
-    })
-    expect(other.hash).not.toBe(pooled.hash)
-    await bundleOps(chain, version, [other.op])
-    await waitFor('other op recorded', () => pool.getMinedOp(other.hash))
-    expect(await pool.getOp(pooled.hash)).toBeUndefined()
-  })
-})
-
 describe.each(POOL_BACKENDS)('%s pool', (backend) => {
   usePoolBackend(backend)
+  describe.each(ENTRY_POINT_VERSIONS)('chain tracking %s', (version: EntryPointVersion) => {
+    const ep = () => chain.deployment.entryPoints[version]
+
+    it('removes mined ops from the pool and records their receipt data', async () => {
+      const pool = await startPool()
+      const a = await build(version)
+      const b = await build(version)
+      expect(await pool.addOp(ep(), a.op)).toBe(a.hash)
+      expect(await pool.addOp(ep(), b.op)).toBe(b.hash)
+      expect((await pool.dumpMempool(ep())).length).toBe(2)
+
+      const bundle = await bundleOps(chain, version, [a.op, b.op])
+      expect(bundle.events.map((e) => e.success)).toEqual([true, true])
+      const info = await waitFor('op a mined', () => pool.getMinedOp(a.hash))
+      expect(await pool.dumpMempool(ep())).toEqual([])
+      expect(await pool.getOp(a.hash)).toBeUndefined()
+
+      const ev = bundle.events[0]
+      expect(info).toMatchObject({
+        hash: a.hash,
+        entryPoint: ep(),
+        blockNumber: bundle.receipt.blockNumber,
+        blockHash: bundle.receipt.blockHash,
+        transactionHash: bundle.txHash,
+        success: true,
+        sender: a.sender,
+        nonce: a.op.nonce,
+        actualGasCost: ev?.actualGasCost,
+        actualGasUsed: ev?.actualGasUsed,
+      })
+      expect(info.op.callData).toBe(a.op.callData)
+      expect((info.receipt as { transactionHash: Hash }).transactionHash).toBe(bundle.txHash)
+      const infoB = await pool.getMinedOp(b.hash)
+      expect(infoB?.actualGasCost).toBe(bundle.events[1]?.actualGasCost)
+      // Each op's logs lie strictly before its own UserOperationEvent and after the previous op's.
+      const idx = (l: unknown) => (l as { logIndex: number }).logIndex
+      const lastA = Math.max(-1, ...info.logs.map(idx))
+      for (const l of infoB?.logs ?? []) expect(idx(l)).toBeGreaterThan(lastA)
+
+      // Inclusion counts for the op's entities (sender and factory).
+      const rep = await pool.dumpReputation(ep())
+      expect(rep.find((r) => r.address === a.sender)).toMatchObject({ opsSeen: 1, opsIncluded: 1 })
+      const factory = rep.find((r) => r.address === chain.deployment.factories[version])
+      expect(factory?.opsIncluded).toBeGreaterThanOrEqual(2)
+      expect(await pool.isCurrent()).toBe(true)
+    })
+
+    it('removes a pooled op whose (sender, nonce) was mined under another hash', async () => {
+      const pool = await startPool()
+      const owner = newOwner()
+      const pooled = await build(version, owner)
+      await pool.addOp(ep(), pooled.op)
+      // The same sender and nonce, different calldata: mined directly, never seen by the pool.
+      const other = await buildOp(chain, version, {
+        owner,
+        overrides: { preVerificationGas: 100_001n },
+      })
+      expect(other.hash).not.toBe(pooled.hash)
+      await bundleOps(chain, version, [other.op])
+      await waitFor('other op recorded', () => pool.getMinedOp(other.hash))
+      expect(await pool.getOp(pooled.hash)).toBeUndefined()
+    })
+  })
 
   describe('stake status', () => {
     it('reads the EntryPoint deposit info: staked with 1 ETH and a day, unstaked otherwise', async () => {
       const version: EntryPointVersion = 'v0.7'
       const ep = chain.deployment.entryPoints[version]
       const pool = await startPool()
-      const [staker] = (await rpc('eth_accounts')) as Address[]
+      // One dev account per backend: the stake added by the first run stays on the shared chain.
+      const staker = ((await rpc('eth_accounts')) as Address[])[POOL_BACKENDS.indexOf(backend)]
       if (!staker) throw new Error('anvil has no dev account')
       const wallet = createWalletClient({ transport: http(chain.url), account: staker })
       const tx = await wallet.writeContract({
