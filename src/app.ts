@@ -3,12 +3,14 @@ import { collectDefaultMetrics } from 'prom-client'
 import { createPublicClient, http, type PublicClient } from 'viem'
 import { SenderJournal, startAdmin } from './admin/index.js'
 import { type Builder, startBuilder } from './builder/builder.js'
+import { redactRedisUri } from './builder/signer/redis-lock.js'
 import type { ChainSpec } from './chain/chain-spec.js'
 import { conveyorVersion } from './cli/version.js'
 import type { Config } from './config/index.js'
 import { createRegistry } from './metrics/registry.js'
 import { meterAdmissions, meterTracer, meterValidator } from './metrics/timing.js'
 import { LocalPool } from './pool/pool.js'
+import { RedisPool } from './pool/redis/redis-pool.js'
 import { startRpcServer } from './rpc/server.js'
 import { GasEstimatorImpl } from './sim/estimator.js'
 import { defaultSimSettings, type SimSettings } from './sim/settings.js'
@@ -32,7 +34,8 @@ export interface App {
   /** The metrics and admin server (/metrics, /health, the status page); none with --metrics=false. */
   adminUrl?: string
   registry: Registry
-  pool: LocalPool
+  /** In memory, or in Redis with --pool.redis_uri (shared by every process pointing at it). */
+  pool: LocalPool | RedisPool
   builder: Builder
   /** Stops every service started here, in reverse order. Idempotent. */
   stop(): Promise<void>
@@ -73,7 +76,7 @@ export async function startApp(ctx: AppContext): Promise<App> {
       new Simulator({ client, settings: simSettings, ...mode, tracer }),
       registry,
     )
-    const pool = new LocalPool({
+    const poolOptions = {
       settings: {
         chainId: ctx.chainId,
         numShards: cfg.num_signers,
@@ -91,9 +94,13 @@ export async function startApp(ctx: AppContext): Promise<App> {
       validator: simulator,
       entryPoints: cfg.entry_points,
       logger: log.child({ part: 'pool' }),
-    })
+    }
+    const pool = cfg.pool.redis_uri
+      ? new RedisPool({ ...poolOptions, redisUri: cfg.pool.redis_uri })
+      : new LocalPool(poolOptions)
+    if (cfg.pool.redis_uri) log.info({ redis: redactRedisUri(cfg.pool.redis_uri) }, 'mempool in Redis')
+    stops.push({ name: 'pool', stop: () => pool.stop() }) // before start: a Redis connection to close
     await pool.start()
-    stops.push({ name: 'pool', stop: () => pool.stop() })
 
     const rpc = await startRpcServer({
       chainId: ctx.chainId,
