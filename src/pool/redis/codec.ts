@@ -1,17 +1,29 @@
 import type { MinedOpInfo, PoolOp } from '../types.js'
 
-// Pool data holds bigints (fees, gas, stakes, receipt numbers): JSON carries them as {"$n":"<decimal>"}.
-const replacer = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? { $n: v.toString() } : v)
-const reviver = (_k: string, v: unknown): unknown => {
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    const o = v as Record<string, unknown>
-    if (typeof o.$n === 'string' && Object.keys(o).length === 1) return BigInt(o.$n)
+// Pool data holds bigints (fees, gas, stakes, receipt numbers): JSON carries them as strings marked
+// with a leading U+0001 (never the start of a hex string or address), turned back by one walk after
+// JSON.parse — about twice as fast as a JSON.parse reviver, which matters for getOps.
+const MARK = '\u0001'
+const replacer = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? MARK + v.toString() : v)
+
+function revive(o: Record<string, unknown> | unknown[]): void {
+  const r = o as Record<string, unknown>
+  for (const key in r) {
+    const v = r[key]
+    if (typeof v === 'string') {
+      if (v.charCodeAt(0) === 1) r[key] = BigInt(v.slice(1))
+    } else if (v !== null && typeof v === 'object') {
+      revive(v as Record<string, unknown>)
+    }
   }
-  return v
 }
 
 export const encode = (v: unknown): string => JSON.stringify(v, replacer)
-export const decode = <T>(s: string): T => JSON.parse(s, reviver) as T
+export function decode<T>(s: string): T {
+  const v = JSON.parse(s) as unknown
+  if (v !== null && typeof v === 'object') revive(v as Record<string, unknown>)
+  return v as T
+}
 
 /** A pooled op without its `seq` (the store assigns it; it travels in the op's sort member). */
 export function encodePoolOp(op: PoolOp): string {

@@ -208,7 +208,7 @@ export class EntryPointStore {
     do {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:m:*`, 'COUNT', 1000)
       cursor = next
-      if (keys.length > 0) await this.redis.unlink(...keys)
+      if (keys.length > 0) await this.redis.del(...keys)
     } while (cursor !== '0')
   }
 }
