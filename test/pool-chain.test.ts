@@ -195,6 +195,32 @@ describe.each(POOL_BACKENDS)('%s pool', (backend) => {
     })
   })
 
+  describe('same-height reorg', () => {
+    it('a block replaced at the same height (the chain does not grow) returns its ops', async () => {
+      const version: EntryPointVersion = 'v0.7'
+      const ep = chain.deployment.entryPoints[version]
+      const pool = await startPool()
+      const a = await build(version)
+      await pool.addOp(ep, a.op)
+      const snapshot = await rpc('evm_snapshot')
+      const bundle = await bundleOps(chain, version, [a.op])
+      await waitFor('mined', () => pool.getMinedOp(a.hash))
+      const minedAt = await chain.client.getBlock({ blockNumber: bundle.receipt.blockNumber })
+
+      expect(await rpc('evm_revert', [snapshot])).toBe(true)
+      await rpc('anvil_dropAllTransactions')
+      await rpc('evm_mine', [Number(minedAt.timestamp) + 100])
+      const now = await chain.client.getBlock({ blockTag: 'latest' })
+      expect(now.number).toBe(bundle.receipt.blockNumber)
+      expect(now.hash).not.toBe(bundle.receipt.blockHash)
+
+      const back = await waitFor('op back in the pool', () => pool.getOp(a.hash))
+      expect(back.hash).toBe(a.hash)
+      expect(await pool.getMinedOp(a.hash)).toBeUndefined()
+      expect((await pool.dumpReputation(ep)).find((r) => r.address === a.sender)?.opsIncluded).toBe(0)
+    })
+  })
+
   describe('new heads', () => {
     it("delivers every block in order with a tracked address's nonce, balance and mined tx hashes", async () => {
       const version: EntryPointVersion = 'v0.8'
