@@ -16,7 +16,7 @@ import type { PoolSettingsInput } from '../src/pool/settings.js'
 import { shardOf } from '../src/pool/shard.js'
 import type { StakeInfo, ValidationResult, Validator } from '../src/sim/types.js'
 import { RpcCode, RpcError } from '../src/util/errors.js'
-import { type AnyPool, makePool, POOL_BACKENDS, usePoolBackend } from './support/pool-backends.js'
+import { makePool, POOL_BACKENDS, usePoolBackend } from './support/pool-backends.js'
 
 // Pure mempool rules: a plain fake Validator (admits everything, reports stake from a set) and a
 // node that has no logs. The real-chain behaviour is in pool-chain.test.ts.

@@ -81,6 +81,7 @@ async function unwindOtherBranch(store: EntryPointStore, header: BlockHeader, wi
   for (let i = 0; i <= window; i++) {
     const blocks = await appliedBlocks(store)
     if (blocks.size === 0) return
+    // biome-ignore lint/complexity/useMathMinMax: Math.max does not take bigint
     const tip = [...blocks.keys()].reduce((a, b) => (b > a ? b : a))
     const below = blocks.get(header.number - 1n)
     const onOurBranch =
