@@ -129,6 +129,7 @@ export async function startApp(ctx: AppContext): Promise<App> {
       nodeUrl: ctx.nodeUrl,
       client,
       pool,
+      claims: pool instanceof RedisPool ? pool.claims() : undefined,
       validator: simulator,
       registry,
       log,

@@ -9,6 +9,7 @@ import type { RpcServer } from '../rpc/server.js'
 import type { Validator } from '../sim/types.js'
 import { invalidParams } from '../util/errors.js'
 import type { Logger } from '../util/log.js'
+import type { OpClaims } from './claims.js'
 import type { BundleResult, BundlingMode } from './machine/types.js'
 import { BundleProposer, DEFAULT_PROPOSER_SETTINGS } from './proposer.js'
 import { proposerMetrics } from './proposer-metrics.js'
@@ -27,6 +28,8 @@ export interface BuilderContext {
   nodeUrl: string
   client: PublicClient
   pool: Pool
+  /** Sender claims, when the pool is shared by several processes (the Redis pool). */
+  claims?: OpClaims
   validator: Validator
   registry: Registry
   log: Logger
@@ -75,6 +78,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
     ))
   const proposer = new BundleProposer({
     pool: ctx.pool,
+    claims: ctx.claims,
     validator: ctx.validator,
     fees: new FeeEstimator({ client: ctx.client, chainSpec: ctx.chainSpec }),
     client: ctx.client,
@@ -111,6 +115,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
         entryPoints: cfg.entry_points as Address[],
         proposer,
         pool: ctx.pool,
+        claims: ctx.claims,
         signers,
         submitter,
         client: ctx.client,

@@ -10,6 +10,7 @@ import { type Logger, silentLogger } from '../util/log.js'
 import { Aggregation } from './aggregation.js'
 import type { Bundle, NoBundleReason, Proposal } from './bundle.js'
 import { checkBundle } from './bundle-check.js'
+import type { OpClaims } from './claims.js'
 import { ProposalRecorder } from './proposal-report.js'
 import { type ProposerMetrics, proposerMetrics } from './proposer-metrics.js'
 import { resimulate } from './resimulation.js'
@@ -56,6 +57,8 @@ export interface ProposeRequest {
 
 export interface ProposerDeps {
   pool: Pool
+  /** Sender claims across processes sharing the pool: only claimed ops are candidates. */
+  claims?: OpClaims
   validator: Validator
   fees: FeeSource
   client: PublicClient
@@ -88,11 +91,14 @@ export class BundleProposer {
     if (!ep) throw new RpcError(-32602, `unsupported entry point ${req.entryPoint}`)
     // The pool first: a sender asks every EntryPoint in turn, and one with nothing pooled should
     // cost no fee reads.
-    const candidates = await pool.getOps({
+    const pooled = await pool.getOps({
       entryPoint: req.entryPoint,
       maxOps: settings.maxBundleSize * settings.overFetchFactor,
       shardIndex: req.shardIndex,
     })
+    const candidates = this.deps.claims
+      ? await this.deps.claims.claim(req.signer, req.entryPoint, pooled)
+      : pooled
     if (candidates.length === 0) {
       const fees = req.feeFloor ?? { maxFeePerGas: 0n, maxPriorityFeePerGas: 0n }
       return {

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import { type Address, getAddress, type Hash, type PublicClient } from 'viem'
+import type { OpClaims } from '../../builder/claims.js'
 import { BlockWatcher } from '../../chain/block-watcher.js'
 import { entryPointFor } from '../../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../../chain/entrypoint/types.js'
@@ -30,6 +31,7 @@ import type {
 } from '../types.js'
 import { admit } from './admit.js'
 import { appliedBlocks, applyBlock, isMined, minedOp, unwindBlock } from './chain-apply.js'
+import { RedisClaims } from './claims.js'
 import { poolPrefix } from './keys.js'
 import { ReputationStore } from './reputation-store.js'
 import { definePoolScripts, EntryPointStore, type PoolRedis, scriptSettings } from './store.js'
@@ -74,6 +76,7 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
   /** Blocks Redis has not taken yet (it was unreachable): applied in order before the next one. */
   private backlog: BlockData[] = []
   private running?: { abort: AbortController; loop: Promise<void>; decay: NodeJS.Timeout }
+  private senderClaims?: RedisClaims
 
   constructor(o: RedisPoolOptions) {
     this.settings = poolSettings(o.settings)
@@ -156,7 +159,18 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
     this.running = { abort, loop, decay }
   }
 
+  /** Claims on op senders for this process's builders (one heartbeat per process). */
+  claims(): OpClaims {
+    this.senderClaims ??= new RedisClaims({
+      redis: this.redis,
+      prefixOf: (entryPoint) => this.ep(entryPoint).store.prefix,
+      logger: this.log,
+    })
+    return this.senderClaims
+  }
+
   async stop(): Promise<void> {
+    await this.senderClaims?.close()
     const r = this.running
     this.running = undefined
     if (r) {
