@@ -65,6 +65,9 @@ export function metaOf(e: PoolEntry): string {
   })
 }
 
+/** Decoded ops kept per process (a few MB at most). */
+const DECODED_CACHE = 4096
+
 interface Queued {
   member: string
   tip: number
@@ -143,13 +146,34 @@ export class EntryPointStore {
       }
     }
     if (chosen.length === 0) return []
-    const payloads = await this.redis.hmget(k.op(this.prefix), ...chosen.map((c) => hashOfMember(c.member)))
+    const missing = chosen.filter((c) => !this.decoded.has(c.member))
+    if (missing.length > 0) {
+      const payloads = await this.redis.hmget(k.op(this.prefix), ...missing.map((c) => hashOfMember(c.member)))
+      missing.forEach((c, n) => {
+        const p = payloads[n]
+        if (p) this.remember(c.member, decodePoolOp(p, c.seq)) // removed between the two reads: skipped
+      })
+    }
     const out: PoolOp[] = []
-    chosen.forEach((c, n) => {
-      const p = payloads[n]
-      if (p) out.push(decodePoolOp(p, c.seq)) // removed between the two reads: skipped
-    })
+    for (const c of chosen) {
+      const op = this.decoded.get(c.member)
+      if (op) out.push(op)
+    }
     return out
+  }
+
+  /**
+   * Decoded ops by sort member. A member names one admission (hash and arrival number) and its
+   * payload never changes, so the builder's repeated getOps decode each op once.
+   */
+  private readonly decoded = new Map<string, PoolOp>()
+
+  private remember(member: string, op: PoolOp): void {
+    this.decoded.set(member, op)
+    if (this.decoded.size > DECODED_CACHE) {
+      const oldest = this.decoded.keys().next().value
+      if (oldest !== undefined) this.decoded.delete(oldest)
+    }
   }
 
   /** The op ranking last in the whole pool (lowest tip, latest arrival among equals). */
