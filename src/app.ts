@@ -26,6 +26,8 @@ export interface AppContext {
   chainId: number
   chainSpec: ChainSpec
   log: Logger
+  /** What this process runs (default both): `conveyor rpc` and `conveyor builder` run one each. */
+  roles?: { rpc: boolean; builder: boolean }
 }
 
 export interface App {
@@ -36,7 +38,8 @@ export interface App {
   registry: Registry
   /** In memory, or in Redis with --pool.redis_uri (shared by every process pointing at it). */
   pool: LocalPool | RedisPool
-  builder: Builder
+  /** None under `conveyor rpc`. */
+  builder?: Builder
   /** Stops every service started here, in reverse order. Idempotent. */
   stop(): Promise<void>
 }
@@ -102,44 +105,52 @@ export async function startApp(ctx: AppContext): Promise<App> {
     stops.push({ name: 'pool', stop: () => pool.stop() }) // before start: a Redis connection to close
     await pool.start()
 
-    const rpc = await startRpcServer({
-      chainId: ctx.chainId,
-      entryPoints: cfg.entry_points,
-      pool: meterAdmissions(pool, registry),
-      estimator: new GasEstimatorImpl({ client, settings: simSettings }),
-      client,
-      registry,
-      logger: log.child({ part: 'rpc' }),
-      enableDebug: cfg.rpc.enable_debug_methods,
-      maxBodyBytes: cfg.rpc.max_request_body_bytes,
-      corsOrigins: cfg.rpc.corsdomain,
-      maxConnections: cfg.rpc.max_connections,
-      rateLimit: { perIp: cfg.rpc.rate_limit_per_ip, windowMs: cfg.rpc.rate_limit_window_millis },
-      opLookupBlockDistance: cfg.rpc.op_lookup_block_distance,
-      host: cfg.rpc.host,
-      port: cfg.rpc.port,
-    })
-    stops.push({ name: 'rpc', stop: () => rpc.close() })
-    log.info({ url: rpc.url, entryPoints: cfg.entry_points }, 'JSON-RPC server listening')
+    const roles = ctx.roles ?? { rpc: true, builder: true }
+    const rpc = !roles.rpc
+      ? undefined
+      : await startRpcServer({
+          chainId: ctx.chainId,
+          entryPoints: cfg.entry_points,
+          pool: meterAdmissions(pool, registry),
+          estimator: new GasEstimatorImpl({ client, settings: simSettings }),
+          client,
+          registry,
+          logger: log.child({ part: 'rpc' }),
+          enableDebug: cfg.rpc.enable_debug_methods,
+          maxBodyBytes: cfg.rpc.max_request_body_bytes,
+          corsOrigins: cfg.rpc.corsdomain,
+          maxConnections: cfg.rpc.max_connections,
+          rateLimit: { perIp: cfg.rpc.rate_limit_per_ip, windowMs: cfg.rpc.rate_limit_window_millis },
+          opLookupBlockDistance: cfg.rpc.op_lookup_block_distance,
+          host: cfg.rpc.host,
+          port: cfg.rpc.port,
+        })
+    if (rpc) {
+      stops.push({ name: 'rpc', stop: () => rpc.close() })
+      log.info({ url: rpc.url, entryPoints: cfg.entry_points }, 'JSON-RPC server listening')
+    }
 
-    const builder = await startBuilder({
-      config: cfg,
-      chainId: ctx.chainId,
-      chainSpec: ctx.chainSpec,
-      nodeUrl: ctx.nodeUrl,
-      client,
-      pool,
-      claims: pool instanceof RedisPool ? pool.claims() : undefined,
-      validator: simulator,
-      registry,
-      log,
-      rpc,
-      onSenderStatus: journal && ((status) => journal.observe(status)),
-    })
-    stops.push({ name: 'builder', stop: () => builder.stop() })
+    const builder = !roles.builder
+      ? undefined
+      : await startBuilder({
+          config: cfg,
+          chainId: ctx.chainId,
+          chainSpec: ctx.chainSpec,
+          nodeUrl: ctx.nodeUrl,
+          client,
+          pool,
+          claims: pool instanceof RedisPool ? pool.claims() : undefined,
+          validator: simulator,
+          registry,
+          log,
+          rpc,
+          onSenderStatus: journal && ((status) => journal.observe(status)),
+        })
+    if (builder) stops.push({ name: 'builder', stop: () => builder.stop() })
 
     let adminUrl: string | undefined
-    if (journal) {
+    // The admin server shows the builder's senders: a `conveyor rpc` process has none to show.
+    if (journal && builder) {
       const admin = await startAdmin({
         config: cfg,
         version: conveyorVersion(),
@@ -156,7 +167,7 @@ export async function startApp(ctx: AppContext): Promise<App> {
       adminUrl = admin.url
     }
 
-    return { rpcUrl: rpc.url, adminUrl, registry, pool, builder, stop }
+    return { rpcUrl: rpc?.url, adminUrl, registry, pool, builder, stop }
   } catch (err) {
     await stop()
     throw err

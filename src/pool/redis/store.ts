@@ -148,7 +148,10 @@ export class EntryPointStore {
     if (chosen.length === 0) return []
     const missing = chosen.filter((c) => !this.decoded.has(c.member))
     if (missing.length > 0) {
-      const payloads = await this.redis.hmget(k.op(this.prefix), ...missing.map((c) => hashOfMember(c.member)))
+      const payloads = await this.redis.hmget(
+        k.op(this.prefix),
+        ...missing.map((c) => hashOfMember(c.member)),
+      )
       missing.forEach((c, n) => {
         const p = payloads[n]
         if (p) this.remember(c.member, decodePoolOp(p, c.seq)) // removed between the two reads: skipped
