@@ -77,6 +77,7 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
   private backlog: BlockData[] = []
   private running?: { abort: AbortController; loop: Promise<void>; decay: NodeJS.Timeout }
   private senderClaims?: RedisClaims
+  private readonly namespace: string
 
   constructor(o: RedisPoolOptions) {
     this.settings = poolSettings(o.settings)
@@ -97,6 +98,7 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
       this.log.debug({ err: errorMessage(err) }, 'redis pool: connection error'),
     )
     const namespace = o.namespace ?? `conveyor:${this.settings.chainId}`
+    this.namespace = namespace
     const json = scriptSettings(this.settings)
     for (const a of o.entryPoints) {
       const module = entryPointFor(a)
@@ -141,6 +143,7 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
   /** Follows the chain from where Redis's watermark left off (within the window), then from the head. */
   async start(): Promise<void> {
     if (this.running) return
+    await this.checkShards()
     const abort = new AbortController()
     const latest = await this.client.getBlock({ blockTag: 'latest' })
     for (const n of await this.missedBlocks(latest.number ?? 0n)) {
@@ -157,6 +160,21 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
     }, this.settings.reputation.decayIntervalMs)
     decay.unref()
     this.running = { abort, loop, decay }
+  }
+
+  /**
+   * Ops are queued per shard (uint256(sender) mod numShards = --num_signers), so every process on
+   * one pool must use the same count; the first process to start records it.
+   */
+  private async checkShards(): Promise<void> {
+    const key = `${this.namespace}:shards`
+    await this.redis.set(key, String(this.settings.numShards), 'NX')
+    const recorded = Number(await this.redis.get(key))
+    if (recorded !== this.settings.numShards) {
+      throw new Error(
+        `this Redis pool is sharded ${recorded} ways but --num_signers is ${this.settings.numShards}: every process sharing a pool needs the same --num_signers`,
+      )
+    }
   }
 
   /** Claims on op senders for this process's builders (one heartbeat per process). */
