@@ -6,7 +6,7 @@
  * RPC process answers every receipt. Then: every process stopped while ops are pooled, started
  * again → all mined. Then: Redis down → a clear JSON-RPC error, not a hang.
  */
-import { type Address, type Hash, type Hex, numberToHex } from 'viem'
+import { type Hash, type Hex, numberToHex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeUserOp } from '../src/rpc/encode.js'
