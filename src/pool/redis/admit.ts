@@ -1,3 +1,4 @@
+import { RpcCode, RpcError } from '../../util/errors.js'
 import { checkReplacementFees, refuse } from '../admission-errors.js'
 import { type PoolEntry, toEntry } from '../entry.js'
 import type { PoolSettings } from '../settings.js'
@@ -96,5 +97,8 @@ export async function admit(
         throw new Error(`unexpected admission reply ${String(r[0])}`)
     }
   }
-  throw new Error('admission kept conflicting with concurrent admissions; try again')
+  throw new RpcError(
+    RpcCode.InternalError,
+    'admission kept conflicting with concurrent admissions; try again',
+  )
 }
