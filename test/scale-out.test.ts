@@ -6,8 +6,8 @@
  * RPC process answers every receipt. Then: every process stopped while ops are pooled, started
  * again → all mined. Then: Redis down → a clear JSON-RPC error, not a hang.
  */
-import { type Hash, type Hex, numberToHex } from 'viem'
-import { generatePrivateKey } from 'viem/accounts'
+import { type Address, type Hash, type Hex, numberToHex } from 'viem'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeUserOp } from '../src/rpc/encode.js'
 import { startTestChain, type TestChain } from './harness/chain.js'
@@ -15,6 +15,8 @@ import {
   type BuiltOp,
   buildFreshOps,
   jsonRpc,
+  minedTxsFrom,
+  opHashesInBundle,
   sendOps,
   stopConveyor,
   userOpEvents,
@@ -30,6 +32,7 @@ const OPS = 300
 let chain: TestChain
 let redis: RedisNode
 const runs: Run[] = []
+const signerAddresses: Address[] = []
 
 beforeAll(async () => {
   ;[chain, redis] = await Promise.all([startTestChain({ blockTime: 1 }), startRedis()])
@@ -41,8 +44,8 @@ afterAll(async () => {
 
 async function fundedKeys(n: number): Promise<Hex[]> {
   const keys = Array.from({ length: n }, () => generatePrivateKey())
-  const { privateKeyToAddress } = await import('viem/accounts')
   for (const k of keys) {
+    signerAddresses.push(privateKeyToAddress(k))
     await chain.client.request({
       method: 'anvil_setBalance' as never,
       params: [privateKeyToAddress(k), numberToHex(10n ** 21n)] as never,
@@ -51,7 +54,9 @@ async function fundedKeys(n: number): Promise<Hex[]> {
   return keys
 }
 
-async function start(command: 'node' | 'rpc' | 'builder'): Promise<{ run: Run; rpcUrl?: string }> {
+async function start(
+  command: 'node' | 'rpc' | 'builder',
+): Promise<{ run: Run; rpcUrl?: string; signers: Address[] }> {
   const args = [
     command,
     '--node_http',
@@ -71,11 +76,12 @@ async function start(command: 'node' | 'rpc' | 'builder'): Promise<{ run: Run; r
     '--log.level',
     'warn',
   ]
-  if (command !== 'rpc') args.push('--signer.private_keys', (await fundedKeys(SIGNERS_PER_PROCESS)).join(','))
+  const keys = command === 'rpc' ? [] : await fundedKeys(SIGNERS_PER_PROCESS)
+  if (keys.length > 0) args.push('--signer.private_keys', keys.join(','))
   const run = conveyor(args)
   runs.push(run)
   const ready = await run.ready(60_000)
-  return { run, rpcUrl: ready.rpcUrl as string | undefined }
+  return { run, rpcUrl: ready.rpcUrl as string | undefined, signers: keys.map((k) => privateKeyToAddress(k)) }
 }
 
 const entryPoint = () => chain.deployment.entryPoints[VERSION]
@@ -135,12 +141,30 @@ describe('three Conveyor processes on one Redis pool', () => {
       'ops without exactly one UserOperationEvent',
     ).toEqual([])
     expect(hashes.filter((h) => events.get(h)?.[0]?.success !== true)).toEqual([])
-    // Bundled by more than one process: the builder-only process took part.
-    const bundlers = new Set<string>()
-    for (const tx of new Set([...events.values()].map((e) => e[0]?.txHash as Hash))) {
-      bundlers.add((await chain.client.getTransaction({ hash: tx })).from.toLowerCase())
+    // Claims at work, not only the EntryPoint's nonce check: every op is in exactly one bundle the
+    // chain took, no bundle reverted, and bundles came from more than one process.
+    const head = await chain.client.getBlockNumber({ cacheTime: 0 })
+    const txs = await minedTxsFrom(chain.client, signerAddresses, fromBlock, head)
+    const bundlesOf = new Map<Hash, number>()
+    for (const t of txs) {
+      for (const h of opHashesInBundle(t.input, entryPoint(), chain.chainId, VERSION)) {
+        bundlesOf.set(h, (bundlesOf.get(h) ?? 0) + 1)
+      }
+      expect((await chain.client.getTransactionReceipt({ hash: t.hash })).status, `bundle ${t.hash}`).toBe(
+        'success',
+      )
     }
+    expect(
+      hashes.filter((h) => bundlesOf.get(h) !== 1),
+      'ops not in exactly one mined bundle',
+    ).toEqual([])
+    const bundlers = new Set(txs.map((t) => t.from.toLowerCase()))
     expect(bundlers.size).toBeGreaterThan(1)
+    const builderOnly = c.signers.map((a) => a.toLowerCase())
+    expect(
+      builderOnly.some((a) => bundlers.has(a)),
+      'the builder-only process bundled',
+    ).toBe(true)
 
     // Every receipt from the surviving RPC process (pooled receipts in Redis, or the log lookup).
     const missing: Hash[] = []
