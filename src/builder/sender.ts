@@ -211,8 +211,9 @@ export class BundleSender {
     const s = this.state
     const run = this.run
     if (!claims || !s || !run) return
-    if (s.ctx.tracking.txs.length === 0) this.inFlight = []
+    // Not while a send is under way: its bundle joined inFlight before the tracker records the tx.
     if (s.tag === 'Building' && s.phase.kind !== 'idle') return
+    if (s.ctx.tracking.txs.length === 0) this.inFlight = []
     const key = this.inFlight.map((c) => `${c.entryPoint}|${c.sender}`).join(',')
     if (key === this.retained) return
     this.retained = key
