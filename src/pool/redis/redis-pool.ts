@@ -33,6 +33,7 @@ import { admit } from './admit.js'
 import { appliedBlocks, applyBlock, isMined, minedOp, unwindBlock } from './chain-apply.js'
 import { RedisClaims } from './claims.js'
 import { poolPrefix } from './keys.js'
+import { checkShardCount, toHeader } from './process-checks.js'
 import { ReputationStore } from './reputation-store.js'
 import { definePoolScripts, EntryPointStore, type PoolRedis, scriptSettings } from './store.js'
 
@@ -162,19 +163,8 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
     this.running = { abort, loop, decay }
   }
 
-  /**
-   * Ops are queued per shard (uint256(sender) mod numShards = --num_signers), so every process on
-   * one pool must use the same count; the first process to start records it.
-   */
-  private async checkShards(): Promise<void> {
-    const key = `${this.namespace}:shards`
-    await this.redis.set(key, String(this.settings.numShards), 'NX')
-    const recorded = Number(await this.redis.get(key))
-    if (recorded !== this.settings.numShards) {
-      throw new Error(
-        `this Redis pool is sharded ${recorded} ways but --num_signers is ${this.settings.numShards}: every process sharing a pool needs the same --num_signers`,
-      )
-    }
+  private checkShards(): Promise<void> {
+    return checkShardCount(this.redis, this.namespace, this.settings.numShards)
   }
 
   /** Claims on op senders for this process's builders (one heartbeat per process). */
@@ -420,24 +410,5 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
       )
     }
     return ep
-  }
-}
-
-function toHeader(b: {
-  number: bigint | null
-  hash: Hash | null
-  parentHash: Hash
-  timestamp: bigint
-  baseFeePerGas: bigint | null
-  gasLimit: bigint
-}): BlockHeader {
-  if (b.number === null || b.hash === null) throw new Error('pending block')
-  return {
-    number: b.number,
-    hash: b.hash,
-    parentHash: b.parentHash,
-    timestamp: b.timestamp,
-    baseFeePerGas: b.baseFeePerGas,
-    gasLimit: b.gasLimit,
   }
 }
