@@ -1,8 +1,9 @@
 /**
- * Pool benchmarks: getOps latency at 10k and 100k pooled ops, heap used at 100k ops, the cost of a
- * base fee change, and admission throughput with real simulation against anvil.
+ * Pool benchmarks, for the in-memory pool and the Redis pool (a private redis-server): getOps latency
+ * at 10k and 100k pooled ops, memory per op (heap, resp. Redis used_memory), the cost of a base fee
+ * change, and admission throughput with synthetic and with real simulation against anvil.
  *
- *   npx tsx bench/pool.ts            (BENCH_POOL_SKIP_CHAIN=1 to skip the anvil part)
+ *   npx tsx bench/pool.ts   (BENCH_POOL_SKIP_CHAIN=1: no anvil part; BENCH_POOL_SKIP_REDIS=1: memory only)
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -21,10 +22,12 @@ import {
 import { chainSpecFor } from '../src/chain/chain-spec.js'
 import { ENTRY_POINTS } from '../src/chain/entrypoint.js'
 import type { UserOperation } from '../src/chain/userop.js'
-import { LocalPool } from '../src/pool/pool.js'
+import { LocalPool, type LocalPoolOptions } from '../src/pool/pool.js'
+import { RedisPool } from '../src/pool/redis/redis-pool.js'
 import { defaultSimSettings } from '../src/sim/settings.js'
 import { Simulator } from '../src/sim/simulator.js'
 import type { ValidationResult, Validator } from '../src/sim/types.js'
+import { type RedisNode, startRedis } from '../test/support/redis.js'
 import { percentile } from './support/timing.js'
 
 setFlagsFromString('--expose-gc')
@@ -101,13 +104,36 @@ const heapMb = () => {
   return process.memoryUsage().heapUsed / 2 ** 20
 }
 
-async function fill(pool: LocalPool, n: number): Promise<number> {
+type AnyPool = LocalPool | RedisPool
+type Backend = 'memory' | 'redis'
+let redis: RedisNode | undefined
+let namespaces = 0
+
+function makePool(backend: Backend, o: LocalPoolOptions): AnyPool {
+  if (backend === 'memory') return new LocalPool(o)
+  return new RedisPool({ ...o, redisUri: (redis as RedisNode).url, namespace: `bench${namespaces++}` })
+}
+
+/** Bytes Redis uses (used_memory), or the JS heap for the in-memory pool. */
+async function memoryMb(pool: AnyPool): Promise<number> {
+  if (pool instanceof LocalPool) return heapMb()
+  const info = await pool.redis.info('memory')
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0) / 2 ** 20
+}
+
+/** Admission with `inFlight` concurrent addOp calls (one RPC server's concurrent requests). */
+async function fill(pool: AnyPool, n: number, inFlight = 1): Promise<number> {
   const t0 = performance.now()
-  for (let i = 0; i < n; i++) await pool.addOp(EP, syntheticOp(i))
+  let next = 0
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < n) await pool.addOp(EP, syntheticOp(next++))
+    }),
+  )
   return performance.now() - t0
 }
 
-async function getOpsLatency(pool: LocalPool, shards: number, rounds: number) {
+async function getOpsLatency(pool: AnyPool, shards: number, rounds: number) {
   const times: number[] = []
   for (let r = 0; r < rounds; r++) {
     const t0 = performance.now()
@@ -131,16 +157,17 @@ function block(baseFeePerGas: bigint) {
   }
 }
 
-async function offline(size: number, shards: number) {
-  const pool = new LocalPool({
+async function offline(backend: Backend, size: number, shards: number, inFlight = 1) {
+  seed = 0x2545f491
+  const pool = makePool(backend, {
     settings: { chainId: 1, numShards: shards, maxPoolOps: 1_000_000 },
     client: offlineClient(),
     validator: new SyntheticValidator(),
     entryPoints: [EP],
   })
-  const before = heapMb()
-  const fillMs = await fill(pool, size)
-  const heap = heapMb() - before
+  const before = await memoryMb(pool)
+  const fillMs = await fill(pool, size, inFlight)
+  const heap = (await memoryMb(pool)) - before
   await pool.processBlock(block(20_000_000_000n))
   const atBase20 = await getOpsLatency(pool, shards, 1000)
   // A 12.5% base fee step: only ops whose headroom falls in between change group.
@@ -154,11 +181,13 @@ async function offline(size: number, shards: number) {
   const atBase100 = await getOpsLatency(pool, shards, 1000)
   const fmt = (x: number) => x.toFixed(3)
   console.log(
-    `pool ${size.toLocaleString('en')} ops, ${shards} shard(s): admission (synthetic validation) ${Math.round(
+    `${backend} pool ${size.toLocaleString('en')} ops, ${shards} shard(s): admission (synthetic validation, ${inFlight} in flight) ${Math.round(
       (size / fillMs) * 1000,
     ).toLocaleString(
       'en',
-    )} ops/s; heap +${heap.toFixed(0)} MB (${((heap * 2 ** 20) / size).toFixed(0)} B/op)`,
+    )} ops/s; ${backend === 'memory' ? 'heap' : 'Redis used_memory'} +${heap.toFixed(0)} MB (${(
+      (heap * 2 ** 20) / size
+    ).toFixed(0)} B/op)`,
   )
   console.log(
     `  getOps(128) median ${fmt(atBase20.median)} ms, p99 ${fmt(atBase20.p99)} ms; after base fee jump median ${fmt(
@@ -167,9 +196,10 @@ async function offline(size: number, shards: number) {
   )
   console.log(`  base fee change: +12.5% ${stepMs.toFixed(1)} ms, jump past every op ${jumpMs.toFixed(1)} ms`)
   await pool.clearMempool()
+  await pool.stop()
 }
 
-async function admissionWithSimulation(n: number, concurrency: number) {
+async function admissionWithSimulation(backend: Backend, n: number, concurrency: number) {
   const { startTestChain } = await import('../test/harness/chain.js')
   const { buildOp, newOwner } = await import('../test/harness/account.js')
   const chain = await startTestChain()
@@ -186,7 +216,7 @@ async function admissionWithSimulation(n: number, concurrency: number) {
       ops.push(op)
     }
     // An unstaked factory may have only SAME_UNSTAKED_ENTITY_MEMPOOL_COUNT ops pooled: allow-list it here.
-    const pool = new LocalPool({
+    const pool = makePool(backend, {
       settings: {
         chainId: chain.chainId,
         reputation: { allowlist: [chain.deployment.factories[version]] },
@@ -210,15 +240,27 @@ async function admissionWithSimulation(n: number, concurrency: number) {
     )
     const ms = performance.now() - t0
     const pooled = (await pool.dumpMempool(ep)).length
+    await pool.stop()
     console.log(
-      `admission with real simulation (anvil, ${n} ops, ${concurrency} in flight): ${((n / ms) * 1000).toFixed(0)} ops/s, ${(ms / n).toFixed(2)} ms/op; pooled ${pooled}`,
+      `${backend} pool: admission with real simulation (anvil, ${n} ops, ${concurrency} in flight): ${((n / ms) * 1000).toFixed(0)} ops/s, ${(ms / n).toFixed(2)} ms/op; pooled ${pooled}`,
     )
   } finally {
     await chain.stop()
   }
 }
 
-await offline(10_000, 1)
-await offline(100_000, 1)
-await offline(100_000, 4)
-if (!process.env.BENCH_POOL_SKIP_CHAIN) await admissionWithSimulation(300, 8)
+const backends: Backend[] = process.env.BENCH_POOL_SKIP_REDIS ? ['memory'] : ['memory', 'redis']
+if (backends.includes('redis')) redis = await startRedis()
+try {
+  for (const backend of backends) {
+    await offline(backend, 10_000, 1)
+    await offline(backend, 100_000, 1, backend === 'redis' ? 16 : 1)
+    await offline(backend, 100_000, 4, backend === 'redis' ? 16 : 1)
+    if (backend === 'redis') await offline(backend, 10_000, 1, 1) // one at a time: the round-trip cost
+  }
+  if (!process.env.BENCH_POOL_SKIP_CHAIN) {
+    for (const backend of backends) await admissionWithSimulation(backend, 300, 8)
+  }
+} finally {
+  await redis?.stop()
+}

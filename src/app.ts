@@ -3,6 +3,7 @@ import { collectDefaultMetrics } from 'prom-client'
 import { createPublicClient, http, type PublicClient } from 'viem'
 import { SenderJournal, startAdmin } from './admin/index.js'
 import { type Builder, startBuilder } from './builder/builder.js'
+import { redactRedisUri } from './builder/signer/redis-lock.js'
 import type { ChainSpec } from './chain/chain-spec.js'
 import { DaGas } from './chain/da/da-gas.js'
 import { l1FeeOracleFor } from './chain/da/oracle.js'
@@ -11,6 +12,7 @@ import type { Config } from './config/index.js'
 import { createRegistry } from './metrics/registry.js'
 import { meterAdmissions, meterTracer, meterValidator } from './metrics/timing.js'
 import { LocalPool } from './pool/pool.js'
+import { RedisPool } from './pool/redis/redis-pool.js'
 import { startRpcServer } from './rpc/server.js'
 import { GasEstimatorImpl } from './sim/estimator.js'
 import { defaultSimSettings, type SimSettings } from './sim/settings.js'
@@ -26,6 +28,8 @@ export interface AppContext {
   chainId: number
   chainSpec: ChainSpec
   log: Logger
+  /** What this process runs (default both): `conveyor rpc` and `conveyor builder` run one each. */
+  roles?: { rpc: boolean; builder: boolean }
 }
 
 export interface App {
@@ -34,8 +38,10 @@ export interface App {
   /** The metrics and admin server (/metrics, /health, the status page); none with --metrics=false. */
   adminUrl?: string
   registry: Registry
-  pool: LocalPool
-  builder: Builder
+  /** In memory, or in Redis with --pool.redis_uri (shared by every process pointing at it). */
+  pool: LocalPool | RedisPool
+  /** None under `conveyor rpc`. */
+  builder?: Builder
   /** Stops every service started here, in reverse order. Idempotent. */
   stop(): Promise<void>
 }
@@ -81,7 +87,7 @@ export async function startApp(ctx: AppContext): Promise<App> {
       new Simulator({ client, settings: simSettings, ...mode, tracer }),
       registry,
     )
-    const pool = new LocalPool({
+    const poolOptions = {
       settings: {
         chainId: ctx.chainId,
         numShards: cfg.num_signers,
@@ -99,48 +105,61 @@ export async function startApp(ctx: AppContext): Promise<App> {
       validator: simulator,
       entryPoints: cfg.entry_points,
       logger: log.child({ part: 'pool' }),
-    })
+    }
+    const pool = cfg.pool.redis_uri
+      ? new RedisPool({ ...poolOptions, redisUri: cfg.pool.redis_uri })
+      : new LocalPool(poolOptions)
+    if (cfg.pool.redis_uri) log.info({ redis: redactRedisUri(cfg.pool.redis_uri) }, 'mempool in Redis')
+    stops.push({ name: 'pool', stop: () => pool.stop() }) // before start: a Redis connection to close
     await pool.start()
-    stops.push({ name: 'pool', stop: () => pool.stop() })
 
-    const rpc = await startRpcServer({
-      chainId: ctx.chainId,
-      entryPoints: cfg.entry_points,
-      pool: meterAdmissions(pool, registry),
-      estimator: new GasEstimatorImpl({ client, settings: simSettings }),
-      client,
-      registry,
-      logger: log.child({ part: 'rpc' }),
-      enableDebug: cfg.rpc.enable_debug_methods,
-      maxBodyBytes: cfg.rpc.max_request_body_bytes,
-      corsOrigins: cfg.rpc.corsdomain,
-      maxConnections: cfg.rpc.max_connections,
-      rateLimit: { perIp: cfg.rpc.rate_limit_per_ip, windowMs: cfg.rpc.rate_limit_window_millis },
-      opLookupBlockDistance: cfg.rpc.op_lookup_block_distance,
-      host: cfg.rpc.host,
-      port: cfg.rpc.port,
-    })
-    stops.push({ name: 'rpc', stop: () => rpc.close() })
-    log.info({ url: rpc.url, entryPoints: cfg.entry_points }, 'JSON-RPC server listening')
+    const roles = ctx.roles ?? { rpc: true, builder: true }
+    const rpc = !roles.rpc
+      ? undefined
+      : await startRpcServer({
+          chainId: ctx.chainId,
+          entryPoints: cfg.entry_points,
+          pool: meterAdmissions(pool, registry),
+          estimator: new GasEstimatorImpl({ client, settings: simSettings }),
+          client,
+          registry,
+          logger: log.child({ part: 'rpc' }),
+          enableDebug: cfg.rpc.enable_debug_methods,
+          maxBodyBytes: cfg.rpc.max_request_body_bytes,
+          corsOrigins: cfg.rpc.corsdomain,
+          maxConnections: cfg.rpc.max_connections,
+          rateLimit: { perIp: cfg.rpc.rate_limit_per_ip, windowMs: cfg.rpc.rate_limit_window_millis },
+          opLookupBlockDistance: cfg.rpc.op_lookup_block_distance,
+          host: cfg.rpc.host,
+          port: cfg.rpc.port,
+        })
+    if (rpc) {
+      stops.push({ name: 'rpc', stop: () => rpc.close() })
+      log.info({ url: rpc.url, entryPoints: cfg.entry_points }, 'JSON-RPC server listening')
+    }
 
-    const builder = await startBuilder({
-      config: cfg,
-      chainId: ctx.chainId,
-      chainSpec: ctx.chainSpec,
-      nodeUrl: ctx.nodeUrl,
-      client,
-      pool,
-      validator: simulator,
-      daGas,
-      registry,
-      log,
-      rpc,
-      onSenderStatus: journal && ((status) => journal.observe(status)),
-    })
-    stops.push({ name: 'builder', stop: () => builder.stop() })
+    const builder = !roles.builder
+      ? undefined
+      : await startBuilder({
+          config: cfg,
+          chainId: ctx.chainId,
+          chainSpec: ctx.chainSpec,
+          nodeUrl: ctx.nodeUrl,
+          client,
+          pool,
+          claims: pool instanceof RedisPool ? pool.claims() : undefined,
+          validator: simulator,
+          daGas,
+          registry,
+          log,
+          rpc,
+          onSenderStatus: journal && ((status) => journal.observe(status)),
+        })
+    if (builder) stops.push({ name: 'builder', stop: () => builder.stop() })
 
     let adminUrl: string | undefined
-    if (journal) {
+    // The admin server shows the builder's senders: a `conveyor rpc` process has none to show.
+    if (journal && builder) {
       const admin = await startAdmin({
         config: cfg,
         version: conveyorVersion(),
@@ -157,7 +176,7 @@ export async function startApp(ctx: AppContext): Promise<App> {
       adminUrl = admin.url
     }
 
-    return { rpcUrl: rpc.url, adminUrl, registry, pool, builder, stop }
+    return { rpcUrl: rpc?.url, adminUrl, registry, pool, builder, stop }
   } catch (err) {
     await stop()
     throw err

@@ -106,7 +106,7 @@ describe.each(['v0.7', 'v0.8'] as EntryPointVersion[])('aggregated ops in the pr
 
   /** sendBundleNow → the mined bundle: its calldata decoded, and each op's UserOperationEvent. */
   async function bundleNow() {
-    const r = await app.builder.sendBundleNow()
+    const r = await app.builder!.sendBundleNow()
     if (r.kind !== 'mined') throw new Error(`no bundle mined: ${JSON.stringify(r)}`)
     const tx = await chain.client.getTransaction({ hash: r.txHash })
     const receipt = await chain.client.getTransactionReceipt({ hash: r.txHash })

@@ -108,6 +108,28 @@ describe('BlockWatcher', () => {
     await w.done
   })
 
+  it('yields the head again when it is replaced at the same height (a reorg that adds no block)', async () => {
+    const node = await anvil()
+    await mine(node.url, 2)
+    const w = watch({ client: countingClient(node.url).client })
+    await waitFor(() => last(w.items) === 2n, 'block 2')
+    const snapshot = await rpc<string>(node.url, 'evm_snapshot')
+    await mine(node.url)
+    await waitFor(() => last(w.items) === 3n, 'block 3')
+    const first = w.items.at(-1) as WatchedBlock
+    // Back to block 2 and a different block 3 (another timestamp): the chain does not grow.
+    await rpc(node.url, 'evm_revert', [snapshot])
+    await rpc(node.url, 'evm_mine', [Number(first.timestamp) + 100])
+    await waitFor(() => w.items.length === 3 && w.items[2]?.hash !== first.hash, 'the replaced block 3')
+    const replaced = w.items[2] as WatchedBlock
+    expect(replaced.number).toBe(3n)
+    expect(replaced.parentHash).toBe(first.parentHash)
+    expect(replaced).toEqual(parseBlock(await rpc(node.url, 'eth_getBlockByNumber', ['0x3', false])))
+    // Nothing more while the chain stays as it is.
+    await new Promise((r) => setTimeout(r, 300))
+    expect(w.items.map((b) => b.number)).toEqual([2n, 3n, 3n])
+  })
+
   it('starts from a past block when asked, and ends when the consumer breaks', async () => {
     const node = await anvil()
     await mine(node.url, 20)

@@ -114,7 +114,7 @@ describe('builder signs bundles through AWS KMS (KMS test server, real AWS SDK)'
         expect(c.messageType).toBe('DIGEST')
         expect(c.signingAlgorithm).toBe('ECDSA_SHA_256')
       }
-      expect(app.builder.senders[0]?.status().signer).toBe(address)
+      expect(app.builder!.senders[0]?.status().signer).toBe(address)
       expect(lines.join('\n')).not.toContain(SECRET)
     } finally {
       await app.stop()

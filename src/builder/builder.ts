@@ -11,6 +11,7 @@ import type { RpcServer } from '../rpc/server.js'
 import type { Validator } from '../sim/types.js'
 import { invalidParams } from '../util/errors.js'
 import type { Logger } from '../util/log.js'
+import type { OpClaims } from './claims.js'
 import type { BundleResult, BundlingMode } from './machine/types.js'
 import { BundleProposer, DEFAULT_PROPOSER_SETTINGS } from './proposer.js'
 import { proposerMetrics } from './proposer-metrics.js'
@@ -30,6 +31,8 @@ export interface BuilderContext {
   nodeUrl: string
   client: PublicClient
   pool: Pool
+  /** Sender claims, when the pool is shared by several processes (the Redis pool). */
+  claims?: OpClaims
   validator: Validator
   /** On an L2: its L1 data fee oracle (shared with admission, one cache per block). */
   daGas?: DaGas
@@ -87,6 +90,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
   const proposer = new BundleProposer({
     pool: ctx.pool,
     daGas: ctx.daGas,
+    claims: ctx.claims,
     validator: ctx.validator,
     fees: new FeeEstimator({ client: ctx.client, chainSpec: ctx.chainSpec }),
     client: ctx.client,
@@ -123,6 +127,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
         entryPoints: cfg.entry_points as Address[],
         proposer,
         pool: ctx.pool,
+        claims: ctx.claims,
         signers,
         submitter,
         client: ctx.client,

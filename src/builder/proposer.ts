@@ -13,6 +13,7 @@ import { Aggregation } from './aggregation.js'
 import { authorizationList, recheckAuthorizations } from './authorizations.js'
 import type { Bundle, NoBundleReason, Proposal } from './bundle.js'
 import { checkBundle } from './bundle-check.js'
+import type { OpClaims } from './claims.js'
 import { bundleL1Cost, opsCoveringL1Fee } from './l1-fee.js'
 import { ProposalRecorder } from './proposal-report.js'
 import { type ProposerMetrics, proposerMetrics } from './proposer-metrics.js'
@@ -62,6 +63,8 @@ export interface ProposerDeps {
   pool: Pool
   /** On an L2 that prices its L1 data fee in preVerificationGas: the oracle, cached per block. */
   daGas?: DaGas
+  /** Sender claims across processes sharing the pool: only claimed ops are candidates. */
+  claims?: OpClaims
   validator: Validator
   fees: FeeSource
   client: PublicClient
@@ -94,11 +97,14 @@ export class BundleProposer {
     if (!ep) throw new RpcError(-32602, `unsupported entry point ${req.entryPoint}`)
     // The pool first: a sender asks every EntryPoint in turn, and one with nothing pooled should
     // cost no fee reads.
-    const candidates = await pool.getOps({
+    const pooled = await pool.getOps({
       entryPoint: req.entryPoint,
       maxOps: settings.maxBundleSize * settings.overFetchFactor,
       shardIndex: req.shardIndex,
     })
+    const candidates = this.deps.claims
+      ? await this.deps.claims.claim(req.signer, req.entryPoint, pooled)
+      : pooled
     if (candidates.length === 0) {
       const fees = req.feeFloor ?? { maxFeePerGas: 0n, maxPriorityFeePerGas: 0n }
       return {

@@ -4,6 +4,7 @@ import type { Pool } from '../pool/types.js'
 import { errorMessage } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import type { Bundle, Proposal } from './bundle.js'
+import type { ClaimedSender, OpClaims } from './claims.js'
 import { rejectChangedOps } from './condition.js'
 import { EntryPointRotation } from './entry-point-rotation.js'
 import { start, transition } from './machine/transition.js'
@@ -50,6 +51,8 @@ export interface BundleSenderDeps {
   balances?: BalanceMonitor
   /** Told the sender's status after every step of its machine (the status page, metrics). */
   onStatus?: (status: SenderStatus) => void
+  /** Sender claims across processes sharing the pool (see claims.ts). */
+  claims?: OpClaims
 }
 
 /** What the driver holds for one signer lease. */
@@ -80,6 +83,9 @@ export class BundleSender {
   private readonly abort = new AbortController()
   private running?: Promise<void>
   private readonly rotation: EntryPointRotation
+  /** Senders of the bundles sent at the current nonce: their claims are held until it settles. */
+  private inFlight: ClaimedSender[] = []
+  private retained = ''
   private readonly log: Logger
   private readonly metrics: SenderMetrics
 
@@ -184,12 +190,36 @@ export class BundleSender {
     }
     if (!this.abort.signal.aborted) log.warn({ reason: String(lease.lost.reason) }, 'signer lease lost')
     await heads
+    this.inFlight = []
+    await this.deps.claims?.retain(address, []).catch(() => undefined) // expiry covers a failure
   }
 
   private apply(step: Step): void {
     this.state = step.state
     for (const effect of step.effects) this.perform(effect)
+    this.settleClaims()
     this.deps.onStatus?.(this.status())
+  }
+
+  /**
+   * Between proposals, claims are kept only for the senders of bundles sent at the current nonce,
+   * all released once it settles (mined, or nothing left out there at it). While a proposal or a
+   * send is under way its claims stay.
+   */
+  private settleClaims(): void {
+    const { claims } = this.deps
+    const s = this.state
+    const run = this.run
+    if (!claims || !s || !run) return
+    // Not while a send is under way: its bundle joined inFlight before the tracker records the tx.
+    if (s.tag === 'Building' && s.phase.kind !== 'idle') return
+    if (s.ctx.tracking.txs.length === 0) this.inFlight = []
+    const key = this.inFlight.map((c) => `${c.entryPoint}|${c.sender}`).join(',')
+    if (key === this.retained) return
+    this.retained = key
+    claims
+      .retain(run.lease.signer.address, this.inFlight)
+      .catch((err) => this.log.warn({ err: errorMessage(err) }, 'releasing sender claims failed'))
   }
 
   private push(ev: SenderEvent): void {
@@ -249,6 +279,7 @@ export class BundleSender {
         return
       case 'send': {
         const bundle = this.bundle
+        if (bundle) this.holdClaims(bundle)
         const sent = bundle
           ? submitBundle(run.submission, run.lease.signer, bundle, effect)
           : Promise.reject(new Error('no proposed bundle to send'))
@@ -319,6 +350,7 @@ export class BundleSender {
   private async propose(run: Run, e: Extract<SenderEffect, { kind: 'propose' }>): Promise<SenderEvent> {
     const signer = run.lease.signer.address
     try {
+      this.retained = 'claims taken' // the proposal claimed its candidates: settle them next
       const p = await this.rotation.propose({ signer, shardIndex: this.deps.index, feeFloor: e.feeFloor })
       this.bundle = p.bundle
       if (p.result.kind === 'none' && p.result.reason === 'insufficient_balance') {
@@ -328,6 +360,17 @@ export class BundleSender {
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'proposal failed')
       return { kind: 'proposal', result: { kind: 'error', message: errorMessage(err) } }
+    }
+  }
+
+  private holdClaims(bundle: Bundle): void {
+    for (const g of bundle.groups) {
+      for (const o of g.ops) {
+        const c = { entryPoint: bundle.entryPoint, sender: o.op.sender }
+        if (!this.inFlight.some((x) => x.entryPoint === c.entryPoint && x.sender === c.sender)) {
+          this.inFlight = [...this.inFlight, c]
+        }
+      }
     }
   }
 

@@ -34,9 +34,12 @@ export interface BlockWatcherOptions {
  * Yields every new block exactly once, in increasing number order, filling gaps by fetching every
  * missed block, for as long as the iteration runs.
  *
- * The contract is by NUMBER: each number is yielded once, even if the block at that number changes
- * afterwards (a reorg). Consumers detect reorgs by comparing a block's `parentHash` with the hash
- * they saw for the number before it, and walk back themselves.
+ * The contract is by NUMBER, with one exception: each number is yielded once, even if the block at
+ * that number changes afterwards (a reorg), except the head: while caught up, the watcher checks that
+ * the block it yielded last is still the block at that height, and yields the replacement when it is
+ * not (a same-height reorg, which no later block would reveal until the chain grows). Consumers
+ * detect reorgs by comparing a block's `parentHash` with the hash they saw for the number before it
+ * (or a new hash at a number they already saw), and walk back themselves.
  *
  * Failures (timeouts, refused connections, 5xx, garbage answers) are logged and retried with a
  * capped exponential back-off; the iteration never ends because of them. If the node comes back
@@ -71,6 +74,7 @@ export class BlockWatcher {
     let knownHead: bigint | undefined // the newest head seen, so gap filling needs no head request per batch
     let failures = 0
     let behind = false
+    let lastYielded: WatchedBlock | undefined
     while (!signal?.aborted) {
       let batch: WatchedBlock[]
       try {
@@ -86,7 +90,13 @@ export class BlockWatcher {
             'block watcher: node head is below blocks already yielded; waiting for the chain to pass them',
           )
         }
-        batch = await this.fetchFrom(cursor, knownHead, signal)
+        if (lastYielded && knownHead === lastYielded.number) {
+          // Caught up: the head may have been replaced at the same height.
+          const now = await this.fetchBlock(lastYielded.number, signal)
+          batch = now && now.hash !== lastYielded.hash ? [now] : []
+        } else {
+          batch = await this.fetchFrom(cursor, knownHead, signal)
+        }
       } catch (err) {
         if (signal?.aborted) return
         failures++
@@ -103,11 +113,12 @@ export class BlockWatcher {
       failures = 0
       for (const block of batch) {
         yield block
+        lastYielded = block
         cursor = block.number + 1n
         if (signal?.aborted) return
       }
       // A short batch means the chain is shorter than we thought: ask for the head again.
-      if (batch.length === 0 || cursor > knownHead) {
+      if (batch.length === 0 || cursor > knownHead || lastYielded?.number === knownHead) {
         knownHead = undefined
         await sleep(this.pollIntervalMs, signal)
       }

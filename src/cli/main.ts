@@ -14,7 +14,7 @@ import { banner, readyLine } from './ready.js'
 import { StartupError } from './startup-error.js'
 import { conveyorVersion } from './version.js'
 
-const COMMANDS: readonly Command[] = ['dev', 'node']
+const COMMANDS: readonly Command[] = ['dev', 'node', 'rpc', 'builder']
 // Usage errors (bad options) exit 2, failures to start exit 1.
 const EXIT_USAGE = 2
 
@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<void> {
   if (!COMMANDS.includes(command as Command)) {
     const what = command === undefined ? 'no command' : `unknown command ${JSON.stringify(command)}`
     fail(
-      `${what}: use \`conveyor dev\` or \`conveyor node --node_http URL\` (see conveyor --help)`,
+      `${what}: use \`conveyor dev\`, \`conveyor node --node_http URL\`, or \`conveyor rpc\` / \`conveyor builder\` with --pool.redis_uri (see conveyor --help)`,
       EXIT_USAGE,
     )
   }
@@ -62,8 +62,10 @@ async function main(argv: string[]): Promise<void> {
   const life = new Lifecycle(log)
   life.install()
   try {
-    const run = command === 'dev' ? runDev : runNode
-    const ready = await run(config, log, life)
+    const ready =
+      command === 'dev'
+        ? await runDev(config, log, life)
+        : await runNode(config, log, life, command as Exclude<Command, 'dev'>)
     if (life.isStopping) return
     process.stdout.write(banner(ready, version))
     process.stdout.write(`${readyLine(ready)}\n`)

@@ -10,8 +10,16 @@ import type { ReadyInfo } from './ready.js'
 import { signerAddresses } from './signers.js'
 import { StartupError, safeUrl } from './startup-error.js'
 
-/** `conveyor node`: check the node answers, is the expected chain and has the EntryPoints; then the app. */
-export async function runNode(cfg: Config, log: Logger, life: Lifecycle): Promise<ReadyInfo> {
+/**
+ * `conveyor node` (and its halves `conveyor rpc`, `conveyor builder`): check the node answers, is the
+ * expected chain and has the EntryPoints; then the app with the parts the command runs.
+ */
+export async function runNode(
+  cfg: Config,
+  log: Logger,
+  life: Lifecycle,
+  command: 'node' | 'rpc' | 'builder' = 'node',
+): Promise<ReadyInfo> {
   const nodeUrl = cfg.node_http!
   const shown = safeUrl(nodeUrl)
   const client = createPublicClient({ transport: http(nodeUrl, { timeout: 10_000, retryCount: 1 }) })
@@ -40,16 +48,17 @@ export async function runNode(cfg: Config, log: Logger, life: Lifecycle): Promis
   }
   log.info({ node: shown, chainId, network: chainSpec.name, entryPoints }, 'node checked')
 
-  const app = await startApp({ config: cfg, nodeUrl, chainId, chainSpec, log })
+  const roles = { rpc: command !== 'builder', builder: command !== 'rpc' }
+  const app = await startApp({ config: cfg, nodeUrl, chainId, chainSpec, log, roles })
   life.defer('app', () => app.stop())
   return {
-    mode: 'node',
+    mode: command,
     rpcUrl: app.rpcUrl,
     adminUrl: app.adminUrl,
     nodeUrl: shown,
     chainId,
     entryPoints,
-    signers: signerAddresses(cfg),
+    signers: roles.builder ? signerAddresses(cfg) : [],
   }
 }
 

@@ -2,7 +2,7 @@ import type { Address } from 'viem'
 import type { EntryPointVersion } from '../chain/entrypoint.js'
 
 export interface ReadyInfo {
-  mode: 'dev' | 'node'
+  mode: 'dev' | 'node' | 'rpc' | 'builder'
   rpcUrl?: string
   /** The metrics and admin server (status page at /), unless --metrics=false. */
   adminUrl?: string

@@ -1,14 +1,20 @@
 import type { Config } from './schema.js'
 
-export type Command = 'dev' | 'node'
+/** `node` runs everything; `rpc` (RPC and admission) and `builder` (bundle senders) split it over processes sharing a Redis pool. */
+export type Command = 'dev' | 'node' | 'rpc' | 'builder'
 
 /** Rules that span options or depend on the command; each problem names the options involved. */
 export function crossCheck(cfg: Config, command: Command): string[] {
   const problems: string[] = []
   const s = cfg.signer
-  if (command === 'node' && !cfg.node_http) {
+  if (command !== 'dev' && !cfg.node_http) {
     problems.push(
-      '--node_http is required by `conveyor node`: expects an http(s) URL (or CONVEYOR_NODE_HTTP)',
+      `--node_http is required by \`conveyor ${command}\`: expects an http(s) URL (or CONVEYOR_NODE_HTTP)`,
+    )
+  }
+  if ((command === 'rpc' || command === 'builder') && !cfg.pool.redis_uri) {
+    problems.push(
+      `\`conveyor ${command}\` shares its pool with other processes: --pool.redis_uri is required (or CONVEYOR_POOL__REDIS_URI)`,
     )
   }
 
@@ -20,9 +26,9 @@ export function crossCheck(cfg: Config, command: Command): string[] {
       'give one signer source: --signer.private_keys (or _file), --signer.mnemonic or --signer.aws_kms_key_ids',
     )
   }
-  if (command === 'node' && sources === 0) {
+  if ((command === 'node' || command === 'builder') && sources === 0) {
     problems.push(
-      '`conveyor node` needs bundle signers: --signer.private_keys, --signer.private_keys_file, --signer.mnemonic or --signer.aws_kms_key_ids',
+      `\`conveyor ${command}\` needs bundle signers: --signer.private_keys, --signer.private_keys_file, --signer.mnemonic or --signer.aws_kms_key_ids`,
     )
   }
   if (keys.length > 0 && keys.length < cfg.num_signers) {

@@ -52,6 +52,10 @@ Usage:
   conveyor dev [options]                   local chain (anvil) with both EntryPoints deployed and
                                            funded signer keys, then the bundler on it
   conveyor node --node_http URL [options]  the bundler on a real chain
+  conveyor rpc --node_http URL --pool.redis_uri URL [options]
+                                           only the JSON-RPC server and admission, into a Redis pool
+  conveyor builder --node_http URL --pool.redis_uri URL [options]
+                                           only the bundle senders, bundling from a Redis pool
   conveyor --help | --version
 
 Options come from flags (--name value or --name=value; booleans --flag or --flag=false), from

@@ -241,6 +241,10 @@ export const configSchema = z
           help: 'Ops with a listed entity are rejected.',
           default: [] as Address[],
         }),
+        redis_uri: opt({
+          type: url(['redis:', 'rediss:'], 'a redis:// or rediss:// URL'),
+          help: 'Keep the mempool in this Redis, shared by every Conveyor process pointing at it (default: in memory).',
+        }),
       })
       .strict()
       .default({}),

@@ -13,14 +13,17 @@ export interface BlockData {
   addressUpdates: Map<string, AddressUpdate>
 }
 
-/** What the pool does with blocks; called synchronously, so a reorg is applied in one step. */
+/**
+ * What the pool does with blocks. The in-memory pool answers synchronously, so a reorg is applied in
+ * one step; the Redis pool answers with promises (each of its steps is one atomic script).
+ */
 export interface ChainTrackerHandler<R> {
   /** A block joined the canonical chain; returns what is needed to undo it. */
-  apply(block: BlockData): R
+  apply(block: BlockData): R | Promise<R>
   /** A block left the canonical chain (newest first). */
-  unwind(block: TrackedBlock<R>): void
+  unwind(block: TrackedBlock<R>): void | Promise<void>
   /** A block fell out of the reorg window. */
-  prune(block: TrackedBlock<R>): void
+  prune(block: TrackedBlock<R>): void | Promise<void>
 }
 
 export interface ChainTrackerOptions<R> {
@@ -84,7 +87,7 @@ export class ChainTracker<R> {
     const data: BlockData[] = []
     for (const h of branch) data.push(await this.fetchBlockData(h, tracked))
 
-    // From here on synchronous: no reader sees half a reorg.
+    // From here on synchronous for a synchronous handler: no reader sees half a reorg.
     const unwound = this.history.unwindTo(ancestor)
     if (unwound.length > 0) {
       this.log.info(
@@ -96,10 +99,18 @@ export class ChainTracker<R> {
         'chain tracker: reorg',
       )
     }
-    for (const b of unwound) this.o.handler.unwind(b)
+    const h = this.o.handler
+    for (const b of unwound) {
+      const done = h.unwind(b)
+      if (done instanceof Promise) await done
+    }
     for (const d of data) {
-      const record = this.o.handler.apply(d)
-      for (const p of this.history.push({ header: d.header, record })) this.o.handler.prune(p)
+      const applied = h.apply(d)
+      const record = applied instanceof Promise ? await applied : applied
+      for (const p of this.history.push({ header: d.header, record })) {
+        const done = h.prune(p)
+        if (done instanceof Promise) await done
+      }
     }
     for (const d of data) {
       this.o.hub.publish({ blockNumber: d.header.number, blockHash: d.header.hash }, d.addressUpdates)

@@ -9,6 +9,7 @@ import { BoundedMap } from '../util/bounded-map.js'
 import { RpcCode, RpcError } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import { planAdmission } from './admission.js'
+import { refuse } from './admission-errors.js'
 import type { BlockHeader, TrackedBlock } from './chain-history.js'
 import { type BlockData, ChainTracker } from './chain-tracker.js'
 import { authorizedEntries, consumedAuthorizationReason } from './eip7702-rules.js'
@@ -18,6 +19,7 @@ import { NewHeadHub } from './new-heads.js'
 import { Reputation } from './reputation.js'
 import { type PoolSettings, type PoolSettingsInput, poolSettings } from './settings.js'
 import { checkShardIndex } from './shard.js'
+import { readStakeStatus } from './stake-status.js'
 import type {
   EntityUpdate,
   GetOpsQuery,
@@ -160,8 +162,7 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
     const ep = this.ep(entryPoint)
     const op = await this.resolveDelegate(ep, given)
     const hash = ep.module.hash(op, this.settings.chainId)
-    if (ep.mempool.get(hash))
-      throw new RpcError(RpcCode.InvalidParams, `user operation ${hash} is already in the mempool`)
+    if (ep.mempool.get(hash)) throw refuse.alreadyPooled(hash)
     const validation = await this.validator.validate(ep.address, op)
     const poolOp: PoolOp = {
       hash,
@@ -172,9 +173,7 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
       validation,
     }
     // Mined while it was being simulated (the tracker runs concurrently): nothing left to bundle.
-    if (this.minedOps.has(hash.toLowerCase())) {
-      throw new RpcError(RpcCode.InvalidParams, `user operation ${hash} was already mined`)
-    }
+    if (this.minedOps.has(hash.toLowerCase())) throw refuse.alreadyMined(hash)
     const entry = toEntry(poolOp, this.settings.numShards, this.tracker.tip()?.number ?? 0n)
     // Synchronous from here: the rules are checked against the pool as it is now and applied at once.
     const plan = planAdmission(entry, ep.mempool, ep.reputation, this.settings)
@@ -297,21 +296,7 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
   }
 
   async getStakeStatus(entryPoint: Address, address: Address): Promise<StakeStatus> {
-    const ep = this.ep(entryPoint)
-    const info = (await this.client.readContract({
-      address: ep.address,
-      abi: ep.module.abi,
-      functionName: 'getDepositInfo',
-      args: [address],
-    })) as { staked: boolean; stake: bigint; unstakeDelaySec: number | bigint }
-    const unstakeDelaySec = BigInt(info.unstakeDelaySec)
-    return {
-      stakeInfo: { addr: getAddress(address), stake: info.stake, unstakeDelaySec },
-      isStaked:
-        info.staked &&
-        info.stake >= this.settings.minStakeValue &&
-        unstakeDelaySec >= this.settings.minUnstakeDelaySec,
-    }
+    return readStakeStatus(this.client, this.ep(entryPoint), address, this.settings)
   }
 
   // ---- chain events ----
