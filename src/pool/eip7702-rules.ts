@@ -1,4 +1,6 @@
-import type { Address } from 'viem'
+import type { Address, PublicClient } from 'viem'
+import { isEip7702Op, withChainDelegate } from '../chain/eip7702.js'
+import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import type { UserOperation } from '../chain/userop.js'
 import { RpcCode, RpcError } from '../util/errors.js'
 import type { PoolEntry } from './entry.js'
@@ -14,12 +16,17 @@ export function checkOneAuthorizationPerSender(c: PoolEntry, pool: Mempool, repl
   if (!c.op.op.eip7702Auth) return
   for (const e of pool.opsInvolving(c.senderKey)) {
     if (e === replaces || e.senderKey !== c.senderKey || !e.op.op.eip7702Auth) continue
-    throw new RpcError(
-      RpcCode.InvalidParams,
-      `eip7702Auth: sender ${c.op.op.sender} already has an op with an authorization in the mempool (${e.op.hash})`,
-      { field: 'eip7702Auth', pooled: e.op.hash },
-    )
+    throw secondAuthorization(c.op.op.sender, e.op.hash)
   }
+}
+
+/** The refusal of a second op with an authorization from one sender (both pools). */
+export function secondAuthorization(sender: Address, pooled: string): RpcError {
+  return new RpcError(
+    RpcCode.InvalidParams,
+    `eip7702Auth: sender ${sender} already has an op with an authorization in the mempool (${pooled})`,
+    { field: 'eip7702Auth', pooled },
+  )
 }
 
 /** Why an op's authorization can no longer apply, given its authority's nonce now; undefined while it can. */
@@ -29,14 +36,12 @@ export function consumedAuthorizationReason(op: UserOperation, authorityNonce: b
   return `eip7702Auth: nonce ${auth.nonce} of ${op.sender} was consumed on chain (account nonce is now ${authorityNonce})`
 }
 
-/** The pooled ops carrying an authorization, by authority. */
-export function authorizedEntries(pool: Mempool): Map<Address, PoolEntry[]> {
-  const out = new Map<Address, PoolEntry[]>()
-  for (const e of pool.entries()) {
-    if (!e.op.op.eip7702Auth) continue
-    const list = out.get(e.op.op.sender) ?? []
-    list.push(e)
-    out.set(e.op.op.sender, list)
-  }
-  return out
+/** A 7702 op without an authorization (its sender already delegated) is hashed with the delegate on chain. */
+export async function withPooledDelegate(
+  client: PublicClient,
+  module: EntryPointModule,
+  op: UserOperation,
+): Promise<UserOperation> {
+  if (!module.eip7702 || !isEip7702Op(op) || op.eip7702Auth) return op
+  return withChainDelegate(op, (await client.getCode({ address: op.sender })) ?? '0x')
 }

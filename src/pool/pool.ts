@@ -1,18 +1,17 @@
 import { type Address, getAddress, type Hash, type PublicClient, zeroAddress } from 'viem'
 import { BlockWatcher } from '../chain/block-watcher.js'
-import { isEip7702Op, withChainDelegate } from '../chain/eip7702.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import type { UserOperation } from '../chain/userop.js'
 import type { Validator } from '../sim/types.js'
-import { BoundedMap } from '../util/bounded-map.js'
 import { RpcCode, RpcError } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import { planAdmission } from './admission.js'
 import { refuse } from './admission-errors.js'
 import type { BlockHeader, TrackedBlock } from './chain-history.js'
 import { type BlockData, ChainTracker } from './chain-tracker.js'
-import { authorizedEntries, consumedAuthorizationReason } from './eip7702-rules.js'
+import { withPooledDelegate } from './eip7702-rules.js'
+import { AuthorizationSweep } from './eip7702-sweep.js'
 import { type PoolEntry, toEntry } from './entry.js'
 import { Mempool } from './mempool.js'
 import { NewHeadHub } from './new-heads.js'
@@ -71,8 +70,7 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
   private readonly minedOps = new Map<string, MinedOpInfo>()
   private readonly blockSource: (signal: AbortSignal) => AsyncIterable<BlockHeader>
   private seq = 0
-  private sweeping: Promise<void> = Promise.resolve()
-  private readonly droppedOps = new BoundedMap<string, string>(10_000)
+  private readonly authorizations: AuthorizationSweep
   private running?: { abort: AbortController; loop: Promise<void>; decay: NodeJS.Timeout }
 
   constructor(o: LocalPoolOptions) {
@@ -80,6 +78,7 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
     this.client = o.client
     this.validator = o.validator
     this.log = o.logger ?? silentLogger
+    this.authorizations = new AuthorizationSweep({ client: o.client, log: this.log })
     for (const a of o.entryPoints) {
       const module = entryPointFor(a)
       if (!module) throw new Error(`unknown EntryPoint ${a}: Conveyor serves v0.6, v0.7, v0.8 and v0.9`)
@@ -160,7 +159,7 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
 
   async addOp(entryPoint: Address, given: UserOperation): Promise<Hash> {
     const ep = this.ep(entryPoint)
-    const op = await this.resolveDelegate(ep, given)
+    const op = await withPooledDelegate(this.client, ep.module, given)
     const hash = ep.module.hash(op, this.settings.chainId)
     if (ep.mempool.get(hash)) throw refuse.alreadyPooled(hash)
     const validation = await this.validator.validate(ep.address, op)
@@ -190,12 +189,6 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
       'pool: op added',
     )
     return hash
-  }
-
-  /** A 7702 op without an authorization is hashed with the sender's delegate on chain. */
-  private async resolveDelegate(ep: EntryPointState, op: UserOperation): Promise<UserOperation> {
-    if (!ep.module.eip7702 || !isEip7702Op(op) || op.eip7702Auth) return op
-    return withChainDelegate(op, (await this.client.getCode({ address: op.sender })) ?? '0x')
   }
 
   async getOps(q: GetOpsQuery): Promise<PoolOp[]> {
@@ -332,40 +325,32 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
       }
     }
     this.dropStaleThrottled(b.header.number)
-    this.sweeping = this.sweeping
-      .then(() => this.dropConsumedAuthorizations(b.header.number))
-      .catch((err) => this.log.warn({ err: String(err) }, 'pool: authorization sweep failed'))
-    return record
-  }
-
-  /**
-   * An op whose authorization nonce the authority has used (it sent a transaction) can never
-   * apply it: it leaves the pool, with the reason logged. Runs after each block, off the tracker's path.
-   */
-  private async dropConsumedAuthorizations(blockNumber: bigint): Promise<void> {
     for (const ep of this.eps.values()) {
       if (!ep.module.eip7702) continue
-      for (const [authority, entries] of authorizedEntries(ep.mempool)) {
-        const nonce = BigInt(await this.client.getTransactionCount({ address: authority, blockNumber }))
-        for (const e of entries) {
-          const reason = consumedAuthorizationReason(e.op.op, nonce)
-          if (!reason || ep.mempool.get(e.hashKey) !== e) continue
-          ep.mempool.remove(e)
-          this.droppedOps.set(e.hashKey, reason)
-          this.log.info({ hash: e.op.hash, reason }, 'pool: op dropped')
-        }
-      }
+      this.authorizations.schedule(
+        b.header.number,
+        async () =>
+          [...ep.mempool.entries()]
+            .filter((e) => e.op.op.eip7702Auth)
+            .map((e) => ({ hash: e.op.hash, op: e.op.op })),
+        async (hash) => {
+          const e = ep.mempool.get(hash)
+          if (e) ep.mempool.remove(e)
+          return e !== undefined
+        },
+      )
     }
+    return record
   }
 
   /** Why an op left the pool without being mined, when the pool dropped it itself (bounded memory). */
   droppedReason(hash: Hash): string | undefined {
-    return this.droppedOps.get(hash.toLowerCase())
+    return this.authorizations.droppedReason(hash)
   }
 
   /** Resolves once the authorization sweeps of the blocks processed so far are done (tests). */
   settled(): Promise<void> {
-    return this.sweeping
+    return this.authorizations.settled()
   }
 
   private unwindBlock(b: TrackedBlock<BlockRecord>): void {

@@ -1,5 +1,6 @@
 import { RpcCode, RpcError } from '../../util/errors.js'
 import { checkReplacementFees, refuse } from '../admission-errors.js'
+import { secondAuthorization } from '../eip7702-rules.js'
 import { type PoolEntry, toEntry } from '../entry.js'
 import type { PoolSettings } from '../settings.js'
 import { decodePoolOp, encodePoolOp } from './codec.js'
@@ -62,6 +63,8 @@ export async function admit(
         expectReplace = ''
         evict = ''
         break
+      case 'AUTH_PER_SENDER':
+        throw secondAuthorization(op.sender, String(r[1]))
       case 'SENDER_IS_ENTITY':
         throw refuse.senderIsEntity(op.sender)
       case 'ENTITY_IS_SENDER': {

@@ -97,6 +97,8 @@ function minedArg(m: MinedOpEvent) {
     s: m.sender.toLowerCase(),
     n: nonceField(m.nonce),
     pm: m.paymaster && m.paymaster !== zeroAddress ? m.paymaster.toLowerCase() : '',
+    // The factory, from the bundle's calldata: an op the builder already removed still credits it.
+    f: m.op?.factory?.toLowerCase() ?? '',
     info: encodeMinedOp(m),
     hasOp: m.op !== undefined,
   }

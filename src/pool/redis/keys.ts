@@ -12,6 +12,7 @@ import type { Address } from 'viem'
  *   <p>:m:q:<shard>:p ZSET  ops whose tip is their priority fee, score = maxPriorityFeePerGas
  *   <p>:m:q:<shard>:f ZSET  ops whose tip is maxFee − baseFee, score = maxFeePerGas
  *   <p>:m:hr          ZSET  every op by headroom (maxFee − prio), to move ops when the base fee moves
+ *   <p>:m:auth        SET   userOpHashes carrying an EIP-7702 authorization
  *   <p>:m:base        STR   base fee the groups are split at
  *   <p>:m:seq         STR   arrival counter
  *   <p>:r:seen / :r:inc HASH address → opsSeen / opsIncluded; <p>:r:thr SET throttled addresses
@@ -31,6 +32,7 @@ export const k = {
   entity: (p: string, address: string) => `${p}:m:e:${address.toLowerCase()}`,
   queue: (p: string, shard: number, group: 'p' | 'f') => `${p}:m:q:${shard}:${group}`,
   base: (p: string) => `${p}:m:base`,
+  auth: (p: string) => `${p}:m:auth`,
   repSeen: (p: string) => `${p}:r:seen`,
   repIncluded: (p: string) => `${p}:r:inc`,
   throttled: (p: string) => `${p}:r:thr`,

@@ -62,8 +62,9 @@ for _, m in ipairs(cjson.decode(ARGV[7])) do
   local included = {m.s}
   if pooled then
     for _, e in ipairs(cjson.decode(pooled[2]).e) do table.insert(included, e) end
-  elseif m.pm ~= '' then
-    table.insert(included, m.pm)
+  else
+    if m.f ~= '' then table.insert(included, m.f) end
+    if m.pm ~= '' then table.insert(included, m.pm) end
   end
   for _, a in ipairs(included) do
     bump('r:inc', a, 1)

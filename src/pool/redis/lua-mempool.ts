@@ -8,7 +8,7 @@ import { PRELUDE } from './lua-prelude.js'
  *   ARGV[2] hash, [3] payload, [4] meta, [5] roles {s = {k, l, st}, e = {{k, l, st, kind}}},
  *   [6] the op the caller priced the replacement against ('' for none), [7] the op to evict ('').
  * Returns {'OK', seq} or the rule that refused it: DUP, REPLACE (old hash, old payload), CONFLICT
- * (the pool moved: ask again), SENDER_IS_ENTITY, ENTITY_IS_SENDER i, BANNED role i, THROTTLED role i
+ * (the pool moved: ask again), AUTH_PER_SENDER (pooled hash), SENDER_IS_ENTITY, ENTITY_IS_SENDER i, BANNED role i, THROTTLED role i
  * count, SENDER_LIMIT count limit exempt, ENTITY_LIMIT i count allowed, FULL size.
  */
 export const ADMIT = `${PRELUDE}
@@ -24,6 +24,13 @@ if rep then
   repMeta = cjson.decode(redis.call('HGET', key('m:meta'), rep))
 elseif expectReplace ~= '' then
   return {'CONFLICT'}
+end
+
+-- EIP-7702: one op with an authorization per sender (the one it replaces excepted).
+if meta.a then
+  for _, h in ipairs(redis.call('HVALS', key('m:s:' .. meta.s))) do
+    if h ~= rep and redis.call('SISMEMBER', key('m:auth'), h) == 1 then return {'AUTH_PER_SENDER', h} end
+  end
 end
 
 if redis.call('SCARD', key('m:e:' .. roles.s.k)) > 0 then return {'SENDER_IS_ENTITY'} end

@@ -39,7 +39,7 @@ end
 local function baseFee() return tonumber(redis.call('GET', key('m:base')) or '0') end
 
 -- meta: s sender, n nonce (64 hex), sh shard, e entity keys, p prio, f maxFee, h headroom (decimal
--- strings), b admitted at block, m sort member, hm headroom member.
+-- strings), b admitted at block, a carries an EIP-7702 authorization, m sort member, hm headroom member.
 local function insert(hash, payload, metaStr, meta)
   redis.call('HSET', key('m:op'), hash, payload)
   redis.call('HSET', key('m:meta'), hash, metaStr)
@@ -51,6 +51,7 @@ local function insert(hash, payload, metaStr, meta)
     redis.call('ZADD', key('m:q:' .. meta.sh .. ':f'), meta.f, meta.m)
   end
   redis.call('ZADD', key('m:hr'), meta.h, meta.hm)
+  if meta.a then redis.call('SADD', key('m:auth'), hash) end
 end
 
 -- Removes an op from every index; returns {payload, metaStr} or nil when it is not pooled.
@@ -67,6 +68,7 @@ local function remove(hash)
   redis.call('ZREM', key('m:q:' .. meta.sh .. ':p'), meta.m)
   redis.call('ZREM', key('m:q:' .. meta.sh .. ':f'), meta.m)
   redis.call('ZREM', key('m:hr'), meta.hm)
+  redis.call('SREM', key('m:auth'), hash)
   return {payload, metaStr}
 end
 

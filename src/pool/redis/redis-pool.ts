@@ -11,6 +11,8 @@ import { type Logger, silentLogger } from '../../util/log.js'
 import { refuse } from '../admission-errors.js'
 import type { BlockHeader, TrackedBlock } from '../chain-history.js'
 import { type BlockData, ChainTracker } from '../chain-tracker.js'
+import { withPooledDelegate } from '../eip7702-rules.js'
+import { AuthorizationSweep } from '../eip7702-sweep.js'
 import { toEntry } from '../entry.js'
 import { NewHeadHub } from '../new-heads.js'
 import type { PoolSettings, PoolSettingsInput } from '../settings.js'
@@ -79,12 +81,14 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
   private running?: { abort: AbortController; loop: Promise<void>; decay: NodeJS.Timeout }
   private senderClaims?: RedisClaims
   private readonly namespace: string
+  private readonly authorizations: AuthorizationSweep
 
   constructor(o: RedisPoolOptions) {
     this.settings = poolSettings(o.settings)
     this.client = o.client
     this.validator = o.validator
     this.log = o.logger ?? silentLogger
+    this.authorizations = new AuthorizationSweep({ client: o.client, log: this.log })
     const timeout = o.commandTimeoutMillis ?? 3_000
     this.redis = definePoolScripts(
       new Redis(o.redisUri, {
@@ -200,8 +204,9 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
 
   // ---- Pool ----
 
-  async addOp(entryPoint: Address, op: UserOperation): Promise<Hash> {
+  async addOp(entryPoint: Address, given: UserOperation): Promise<Hash> {
     const ep = this.ep(entryPoint)
+    const op = await withPooledDelegate(this.client, ep.module, given)
     const hash = ep.module.hash(op, this.settings.chainId)
     if (await this.reach(ep.store.has(hash))) {
       throw refuse.alreadyPooled(hash)
@@ -325,6 +330,16 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
     return readStakeStatus(this.client, this.ep(entryPoint), address, this.settings)
   }
 
+  /** Why an op left the pool without being mined, when this process's sweep dropped it. */
+  droppedReason(hash: Hash): string | undefined {
+    return this.authorizations.droppedReason(hash)
+  }
+
+  /** Resolves once the authorization sweeps queued so far are done (tests). */
+  settled(): Promise<void> {
+    return this.authorizations.settled()
+  }
+
   // ---- chain events ----
 
   /**
@@ -340,6 +355,13 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
           const mined = next.mined.filter((m) => m.entryPoint.toLowerCase() === ep.address.toLowerCase())
           if (await applyBlock(ep.store, next.header, mined, this.settings.chainHistoryBlocks, this.log)) {
             await this.dropStaleThrottled(ep, next.header.number)
+            if (ep.module.eip7702) {
+              this.authorizations.schedule(
+                next.header.number,
+                () => ep.store.authorized(),
+                async (hash) => (await ep.store.remove([hash])) > 0,
+              )
+            }
           }
         }
         this.backlog.shift()

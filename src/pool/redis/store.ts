@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Address, Hash } from 'viem'
+import type { UserOperation } from '../../chain/userop.js'
 import type { PoolEntry } from '../entry.js'
 import type { PoolSettings } from '../settings.js'
 import type { PoolOp } from '../types.js'
@@ -62,6 +63,8 @@ export function metaOf(e: PoolEntry): string {
     f: e.maxFee.toString(),
     h: e.headroom.toString(),
     b: e.addedAtBlock.toString(),
+    // Carries an EIP-7702 authorization: indexed in m:auth (one per sender, the per-block sweep).
+    ...(e.op.op.eip7702Auth ? { a: 1 } : {}),
   })
 }
 
@@ -108,6 +111,14 @@ export class EntryPointStore {
 
   async baseFee(): Promise<bigint> {
     return BigInt((await this.redis.get(k.base(this.prefix))) ?? '0')
+  }
+
+  /** The pooled ops carrying an EIP-7702 authorization (the m:auth index). */
+  async authorized(): Promise<{ hash: Hash; op: UserOperation }[]> {
+    const hashes = await this.redis.smembers(k.auth(this.prefix))
+    if (hashes.length === 0) return []
+    const payloads = await this.redis.hmget(k.op(this.prefix), ...hashes)
+    return payloads.flatMap((p) => (p ? [decodePoolOp(p, 0)] : [])).map((o) => ({ hash: o.hash, op: o.op }))
   }
 
   async remove(hashes: readonly string[]): Promise<number> {
