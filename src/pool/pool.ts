@@ -1,5 +1,4 @@
 import { type Address, getAddress, type Hash, type PublicClient, zeroAddress } from 'viem'
-import { BlockWatcher } from '../chain/block-watcher.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import type { UserOperation } from '../chain/userop.js'
@@ -8,8 +7,9 @@ import { RpcCode, RpcError } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import { planAdmission } from './admission.js'
 import { refuse } from './admission-errors.js'
+import { ChainFollower } from './chain-follower.js'
 import type { BlockHeader, TrackedBlock } from './chain-history.js'
-import { type BlockData, ChainTracker } from './chain-tracker.js'
+import type { BlockData } from './chain-tracker.js'
 import { withPooledDelegate } from './eip7702-rules.js'
 import { AuthorizationSweep } from './eip7702-sweep.js'
 import { type PoolEntry, toEntry } from './entry.js'
@@ -66,12 +66,10 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
   private readonly validator: Validator
   private readonly log: Logger
   private readonly hub = new NewHeadHub()
-  private readonly tracker: ChainTracker<BlockRecord>
+  private readonly chain: ChainFollower<BlockRecord>
   private readonly minedOps = new Map<string, MinedOpInfo>()
-  private readonly blockSource: (signal: AbortSignal) => AsyncIterable<BlockHeader>
   private seq = 0
   private readonly authorizations: AuthorizationSweep
-  private running?: { abort: AbortController; loop: Promise<void>; decay: NodeJS.Timeout }
 
   constructor(o: LocalPoolOptions) {
     this.settings = poolSettings(o.settings)
@@ -89,70 +87,45 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
         reputation: new Reputation(this.settings.reputation),
       })
     }
-    this.blockSource =
-      o.blockSource ??
-      ((signal) =>
-        new BlockWatcher({
-          client: this.client,
-          pollIntervalMs: this.settings.blockPollIntervalMs,
-          logger: this.log,
-        }).blocks(signal))
-    this.tracker = new ChainTracker<BlockRecord>({
+    this.chain = new ChainFollower<BlockRecord>({
       client: this.client,
       entryPoints: [...this.eps.values()].map((e) => e.address),
+      pollIntervalMs: this.settings.blockPollIntervalMs,
       historyBlocks: this.settings.chainHistoryBlocks,
       hub: this.hub,
       logger: this.log,
+      blockSource: o.blockSource,
       handler: {
         apply: (b) => this.applyBlock(b),
         unwind: (b) => this.unwindBlock(b),
         prune: (b) => this.pruneBlock(b),
       },
+      decay: {
+        intervalMs: this.settings.reputation.decayIntervalMs,
+        run: () => {
+          for (const ep of this.eps.values()) ep.reputation.decay()
+        },
+      },
     })
   }
 
-  /** Starts following the chain (and the hourly reputation decay). */
+  /** Processes the current head before returning (a known block and base fee), then follows the chain. */
   async start(): Promise<void> {
-    if (this.running) return
-    const abort = new AbortController()
-    // Process the current head before returning, so the pool starts from a known block and base fee.
-    const latest = await this.client.getBlock({ blockTag: 'latest' })
-    if (latest.hash && latest.number !== null) {
-      await this.tracker.processHeader({
-        number: latest.number,
-        hash: latest.hash,
-        parentHash: latest.parentHash,
-        timestamp: latest.timestamp,
-        baseFeePerGas: latest.baseFeePerGas,
-        gasLimit: latest.gasLimit,
-      })
-    }
-    const loop = this.tracker.run(this.blockSource(abort.signal), abort.signal)
-    const decay = setInterval(() => {
-      for (const ep of this.eps.values()) ep.reputation.decay()
-    }, this.settings.reputation.decayIntervalMs)
-    decay.unref()
-    this.running = { abort, loop, decay }
+    await this.chain.start()
   }
 
   async stop(): Promise<void> {
-    const r = this.running
-    if (!r) return
-    this.running = undefined
-    clearInterval(r.decay)
-    r.abort.abort()
-    await r.loop
-    this.hub.close()
+    await this.chain.stop()
   }
 
   /** Feeds one block to the tracker directly (tests, or a caller that owns the block stream). */
   processBlock(header: BlockHeader): Promise<void> {
-    return this.tracker.processHeader(header)
+    return this.chain.processBlock(header)
   }
 
   /** The base fee the pool orders by (the latest processed block's). */
   baseFee(): bigint {
-    return this.tracker.tip()?.baseFeePerGas ?? 0n
+    return this.chain.baseFee()
   }
 
   // ---- Pool ----
@@ -173,7 +146,7 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
     }
     // Mined while it was being simulated (the tracker runs concurrently): nothing left to bundle.
     if (this.minedOps.has(hash.toLowerCase())) throw refuse.alreadyMined(hash)
-    const entry = toEntry(poolOp, this.settings.numShards, this.tracker.tip()?.number ?? 0n)
+    const entry = toEntry(poolOp, this.settings.numShards, this.chain.tracker.tip()?.number ?? 0n)
     // Synchronous from here: the rules are checked against the pool as it is now and applied at once.
     const plan = planAdmission(entry, ep.mempool, ep.reputation, this.settings)
     if (plan.replaces) ep.mempool.remove(plan.replaces)
@@ -251,7 +224,7 @@ export class LocalPool implements Pool, PoolQuery, PoolDebug {
   }
 
   async isCurrent(): Promise<boolean> {
-    const tip = this.tracker.tip()
+    const tip = this.chain.tracker.tip()
     if (!tip) return false
     return tip.number >= (await this.client.getBlockNumber({ cacheTime: 0 }))
   }

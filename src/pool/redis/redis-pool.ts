@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis'
 import { type Address, getAddress, type Hash, type PublicClient } from 'viem'
 import type { OpClaims } from '../../builder/claims.js'
-import { BlockWatcher } from '../../chain/block-watcher.js'
 import { entryPointFor } from '../../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../../chain/entrypoint/types.js'
 import type { UserOperation } from '../../chain/userop.js'
@@ -9,8 +8,9 @@ import type { Validator } from '../../sim/types.js'
 import { errorMessage, RpcCode, RpcError } from '../../util/errors.js'
 import { type Logger, silentLogger } from '../../util/log.js'
 import { refuse } from '../admission-errors.js'
+import { ChainFollower } from '../chain-follower.js'
 import type { BlockHeader, TrackedBlock } from '../chain-history.js'
-import { type BlockData, ChainTracker } from '../chain-tracker.js'
+import type { BlockData } from '../chain-tracker.js'
 import { withPooledDelegate } from '../eip7702-rules.js'
 import { AuthorizationSweep } from '../eip7702-sweep.js'
 import { toEntry } from '../entry.js'
@@ -35,7 +35,7 @@ import { admit } from './admit.js'
 import { appliedBlocks, applyBlock, isMined, minedOp, unwindBlock } from './chain-apply.js'
 import { RedisClaims } from './claims.js'
 import { poolPrefix } from './keys.js'
-import { checkShardCount, toHeader } from './process-checks.js'
+import { checkShardCount } from './process-checks.js'
 import { ReputationStore } from './reputation-store.js'
 import { definePoolScripts, EntryPointStore, type PoolRedis, scriptSettings } from './store.js'
 
@@ -74,11 +74,9 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
   private readonly validator: Validator
   private readonly log: Logger
   private readonly hub = new NewHeadHub()
-  private readonly tracker: ChainTracker<undefined>
-  private readonly blockSource: (signal: AbortSignal) => AsyncIterable<BlockHeader>
+  private readonly chain: ChainFollower<undefined>
   /** Blocks Redis has not taken yet (it was unreachable): applied in order before the next one. */
   private backlog: BlockData[] = []
-  private running?: { abort: AbortController; loop: Promise<void>; decay: NodeJS.Timeout }
   private senderClaims?: RedisClaims
   private readonly namespace: string
   private readonly authorizations: AuthorizationSweep
@@ -123,48 +121,37 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
         reputation: new ReputationStore(store, this.settings.reputation),
       })
     }
-    this.blockSource =
-      o.blockSource ??
-      ((signal) =>
-        new BlockWatcher({
-          client: this.client,
-          pollIntervalMs: this.settings.blockPollIntervalMs,
-          logger: this.log,
-        }).blocks(signal))
-    this.tracker = new ChainTracker<undefined>({
+    this.chain = new ChainFollower<undefined>({
       client: this.client,
       entryPoints: [...this.eps.values()].map((e) => e.address),
+      pollIntervalMs: this.settings.blockPollIntervalMs,
       historyBlocks: this.settings.chainHistoryBlocks,
       hub: this.hub,
       logger: this.log,
+      blockSource: o.blockSource,
       handler: {
         apply: (b) => this.applyBlock(b),
         unwind: (b) => this.unwindBlock(b),
         prune: () => undefined, // the apply script prunes Redis's window
+      },
+      decay: {
+        intervalMs: this.settings.reputation.decayIntervalMs,
+        run: () => {
+          for (const ep of this.eps.values()) {
+            ep.reputation
+              .decay()
+              .catch((err) => this.log.warn({ err: errorMessage(err) }, 'reputation decay failed'))
+          }
+        },
       },
     })
   }
 
   /** Follows the chain from where Redis's watermark left off (within the window), then from the head. */
   async start(): Promise<void> {
-    if (this.running) return
+    if (this.chain.started) return
     await this.checkShards()
-    const abort = new AbortController()
-    const latest = await this.client.getBlock({ blockTag: 'latest' })
-    for (const n of await this.missedBlocks(latest.number ?? 0n)) {
-      await this.tracker.processHeader(await this.header(n))
-    }
-    if (latest.hash && latest.number !== null) await this.tracker.processHeader(toHeader(latest))
-    const loop = this.tracker.run(this.blockSource(abort.signal), abort.signal)
-    const decay = setInterval(() => {
-      for (const ep of this.eps.values()) {
-        ep.reputation
-          .decay()
-          .catch((err) => this.log.warn({ err: errorMessage(err) }, 'reputation decay failed'))
-      }
-    }, this.settings.reputation.decayIntervalMs)
-    decay.unref()
-    this.running = { abort, loop, decay }
+    await this.chain.start((latest) => this.missedBlocks(latest))
   }
 
   private checkShards(): Promise<void> {
@@ -183,23 +170,16 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
 
   async stop(): Promise<void> {
     await this.senderClaims?.close()
-    const r = this.running
-    this.running = undefined
-    if (r) {
-      clearInterval(r.decay)
-      r.abort.abort()
-      await r.loop
-      this.hub.close()
-    }
+    await this.chain.stop()
     this.redis.disconnect()
   }
 
   processBlock(header: BlockHeader): Promise<void> {
-    return this.tracker.processHeader(header)
+    return this.chain.processBlock(header)
   }
 
   baseFee(): bigint {
-    return this.tracker.tip()?.baseFeePerGas ?? 0n
+    return this.chain.baseFee()
   }
 
   // ---- Pool ----
@@ -223,7 +203,7 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
     if (await this.reach(isMined(ep.store, hash))) {
       throw refuse.alreadyMined(hash)
     }
-    const entry = toEntry(poolOp, this.settings.numShards, this.tracker.tip()?.number ?? 0n)
+    const entry = toEntry(poolOp, this.settings.numShards, this.chain.tracker.tip()?.number ?? 0n)
     const evicted = await this.reach(admit(ep.store, ep.reputation, entry, this.settings))
     if (evicted) this.log.info({ hash: evicted, by: hash }, 'pool: evicted lowest-paying op')
     this.log.debug({ hash, sender: op.sender, nonce: op.nonce }, 'pool: op added')
@@ -289,7 +269,7 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
   }
 
   async isCurrent(): Promise<boolean> {
-    const tip = this.tracker.tip()
+    const tip = this.chain.tracker.tip()
     if (!tip || this.backlog.length > 0) return false
     return tip.number >= (await this.client.getBlockNumber({ cacheTime: 0 }))
   }
@@ -404,10 +384,6 @@ export class RedisPool implements Pool, PoolQuery, PoolDebug {
     const out: bigint[] = []
     for (let n = from; n < latest; n++) out.push(n)
     return out
-  }
-
-  private async header(n: bigint): Promise<BlockHeader> {
-    return toHeader(await this.client.getBlock({ blockNumber: n }))
   }
 
   /** Redis errors become a JSON-RPC error saying the pool store is unreachable (never a hang or a 5xx). */
