@@ -24,10 +24,26 @@ if (existsSync(out)) {
   failed = report.numFailedTests ?? 0
   // A file that fails to load has no tests counted: count it as a failure so it cannot hide.
   for (const file of report.testResults ?? []) {
-    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) failed += 1
+    const name = file.name?.replace(`${process.cwd()}/`, '') ?? '?'
+    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) {
+      failed += 1
+      console.log(`FAILED: ${name}: ${firstLine(file.message)}`)
+    }
+    // One line per failed test, so the tail of a CI log says which test failed and why.
+    for (const test of file.assertionResults ?? []) {
+      if (test.status === 'failed') {
+        console.log(`FAILED: ${name} > ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`)
+      }
+    }
   }
 } else {
   failed = 1
 }
 console.log(`${passed} passed, ${failed} failed`)
+
+function firstLine(text) {
+  return String(text ?? '')
+    .split('\n')[0]
+    .slice(0, 300)
+}
 process.exit(run.status === 0 && failed === 0 ? 0 : 1)

@@ -27,7 +27,14 @@ export async function startTestChain(opts: AnvilOptions = {}): Promise<TestChain
       nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
       rpcUrls: { default: { http: [node.url] } },
     })
-    const client = createPublicClient({ chain, transport: http(node.url), pollingInterval: POLL_MS })
+    // cacheTime 0: viem otherwise answers getBlockNumber from a cache as old as the polling interval,
+    // and a test that mines then reads the head could simulate at the block before its own change.
+    const client = createPublicClient({
+      chain,
+      transport: http(node.url),
+      pollingInterval: POLL_MS,
+      cacheTime: 0,
+    })
     return {
       node,
       url: node.url,
