@@ -4,7 +4,15 @@
  * contracts/src/BundleCheckTest.sol), a revert that names no op (v0.7), the bound on eth_calls,
  * and a node failure half-way. Every handleOps eth_call is counted on the wire by a tap.
  */
-import { type Address, encodeFunctionData, type Hash, numberToHex, toFunctionSelector } from 'viem'
+import {
+  type Address,
+  encodeErrorResult,
+  encodeFunctionData,
+  type Hash,
+  numberToHex,
+  parseAbi,
+  toFunctionSelector,
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleOps } from '../src/builder/bundle.js'
 import { BUNDLE_ABI } from '../src/chain/bundle-calldata.js'
@@ -21,6 +29,7 @@ import { callSelector, type RpcTap, startRpcTap } from './support/rpc-tap.js'
 import { waitFor } from './support/wait.js'
 
 const GWEI = 10n ** 9n
+const FAILED_OP_ABI = parseAbi(['error FailedOp(uint256 opIndex, string reason)'])
 const HANDLE_OPS = new Set(BUNDLE_ABI.map((f) => toFunctionSelector(f).toLowerCase()))
 const fees = (tip: bigint) => ({ maxFeePerGas: 100n * GWEI, maxPriorityFeePerGas: tip * GWEI })
 
@@ -158,6 +167,37 @@ describe.each(['v0.7', 'v0.8'] as EntryPointVersion[])('the handleOps eth_call l
       expect(bundleOps(next.bundle).map((c) => c.hash)).toEqual([n1, n2])
       expect((await rig.send(next.bundle)).events.every((e) => e.success)).toBe(true)
     }
+  }, 60_000)
+
+  it('"AA95 out of gas" at the simulated reserve: the call is repeated at the declared limits, which pass, and the bundle goes out with them; nothing is rejected', async () => {
+    await freshRig()
+    const a = await plainOp(5n)
+    const b = await plainOp(4n)
+    const gasOfCalls: bigint[] = []
+    tap.intercept = (call) => {
+      if (!HANDLE_OPS.has(callSelector(call) ?? '')) return undefined
+      gasOfCalls.push(BigInt((call.params as [{ gas: string }])[0].gas))
+      if (gasOfCalls.length > 1) return undefined
+      // As the EntryPoint reverts when the last op's call and postOp gas is not left.
+      const data = encodeErrorResult({
+        abi: FAILED_OP_ABI,
+        errorName: 'FailedOp',
+        args: [1n, 'AA95 out of gas'],
+      })
+      return {
+        status: 200,
+        body: { jsonrpc: '2.0', id: call.id, error: { code: 3, message: 'execution reverted', data } },
+      }
+    }
+    const p = await propose()
+    if (p.kind !== 'bundle') throw new Error(`no bundle: ${p.reason}`)
+    expect(p.rejected).toEqual([])
+    expect(bundleOps(p.bundle).map((c) => c.hash)).toEqual([a, b])
+    expect(gasOfCalls).toHaveLength(2)
+    expect(gasOfCalls[0]).toBeLessThan(gasOfCalls[1] as bigint)
+    expect(p.bundle.tx.gas).toBe(gasOfCalls[1])
+    tap.intercept = undefined
+    expect((await rig.send(p.bundle)).events.every((e) => e.success)).toBe(true)
   }, 60_000)
 
   it('a node failure half-way: the proposal fails, but the rejection already decided reaches the pool', async () => {

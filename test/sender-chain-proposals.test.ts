@@ -5,12 +5,12 @@
  */
 import type { Hash } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
+import { bundleGas } from '../src/builder/bundle-gas.js'
 import { encodeBundleCall } from '../src/builder/handle-ops.js'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
 import { entryPointOfVersion } from '../src/chain/entrypoint/registry.js'
 import { bundleFees } from '../src/chain/fee-math.js'
 import { FeeEstimator } from '../src/chain/fees.js'
-import { bundleGasLimit } from '../src/chain/gas.js'
 import { GWEI, OP_FEES, type SenderRig, startSenderRig } from './support/sender-rig.js'
 
 let rig: SenderRig | undefined
@@ -52,15 +52,7 @@ describe('bundle-level refusals', () => {
     const cost = (n: number) => {
       const first = pooled.slice(0, n)
       const data = encodeBundleCall(entryPointOfVersion(V07), [{ ops: first }], rig!.signer.address)
-      return (
-        (bundleGasLimit(
-          first.map((c) => c.op),
-          data,
-        ) *
-          fee *
-          100n) /
-        90n
-      )
+      return (bundleGas(entryPointOfVersion(V07), first, data, 'simulated') * fee * 100n) / 90n
     }
     const setBalance = (wei: bigint) =>
       rig!.rpc('anvil_setBalance', [rig!.signer.address, `0x${wei.toString(16)}`])

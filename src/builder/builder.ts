@@ -102,6 +102,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
       priorityFeeOverheadPercent: cfg.bundle_priority_fee_overhead_percent,
       priorityFeeMode: { kind: cfg.priority_fee_mode_kind, value: cfg.priority_fee_mode_value },
       maxBundleGas: cfg.max_bundle_gas,
+      validationGas: cfg.bundle_validation_gas,
     },
     logger: log.child({ part: 'proposer' }),
     metrics: proposerMetrics(ctx.registry),

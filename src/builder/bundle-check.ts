@@ -2,7 +2,6 @@ import type { Address, Hex, PublicClient, SignedAuthorization } from 'viem'
 import { authorizationGas } from '../chain/eip7702.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import type { Fees } from '../chain/fee-math.js'
-import { bundleGasLimit } from '../chain/gas.js'
 import {
   type DecodedRevert,
   decodeRevert,
@@ -15,6 +14,7 @@ import type { Logger } from '../util/log.js'
 import type { Aggregation } from './aggregation.js'
 import { authorizationList } from './authorizations.js'
 import type { OpGroup } from './bundle.js'
+import { type BundleValidationGas, bundleGas } from './bundle-gas.js'
 import { encodeBundleCall } from './handle-ops.js'
 import { blameOf, entityAddress, type ProposalRecorder } from './proposal-report.js'
 
@@ -30,6 +30,8 @@ export interface BundleCheckInput {
   aggregation: Aggregation
   recorder: ProposalRecorder
   log: Logger
+  /** How the validation share of the gas limit is reserved (bundle-gas.ts). */
+  validationGas: BundleValidationGas
 }
 
 export interface CheckedBundle {
@@ -44,8 +46,10 @@ export interface CheckedBundle {
  * The seed's last step: "the entire bundle is validated via an eth_call, and ops that fail
  * validation are again removed from the bundle ... repeated until the entire bundle passes". Each
  * round (aggregation per group, then the cost cap: no call is made while the bundle would cost more
- * than `costCap`, the lowest-paying op is shed instead) makes one handleOps eth_call; every call
- * that reverts removes at least one op, so a bundle of n ops costs at most (ops removed + 1) calls.
+ * than `costCap`, the lowest-paying op is shed instead) makes one handleOps eth_call at the
+ * bundle's gas limit, and a second at the declared limits when a simulated reserve was used and
+ * the first reverted as a gas shortfall would (AA95, or no data); every round that reverts removes
+ * at least one op.
  * - FailedOp(i): op i is rejected, blamed by its AA code (AA1x factory, AA2x account, AA3x
  *   paymaster); other ops of a blamed factory or paymaster leave the bundle with it.
  * - SignatureValidationFailed(aggregator): that aggregator's group is rejected, the aggregator penalised.
@@ -83,7 +87,9 @@ export async function checkBundle(
     const data = encodeBundleCall(x.ep, groups, x.beneficiary)
     const aggregatorGas = groups.reduce((sum, g) => sum + (g.validationGas ?? 0n), 0n)
     // Each authorization adds its intrinsic cost to the type-4 transaction.
-    const gas = bundleGas(x.ep, ops, data) + aggregatorGas + authorizationGas(ops.map((c) => c.op))
+    const extra = aggregatorGas + authorizationGas(ops.map((c) => c.op))
+    const declared = bundleGas(x.ep, ops, data, 'declared') + extra
+    let gas = x.validationGas === 'declared' ? declared : bundleGas(x.ep, ops, data, x.validationGas) + extra
     if (gas * x.fees.maxFeePerGas > x.costCap) {
       // Shed the lowest-paying op until the bundle fits the signer's purse.
       x.recorder.skip([{ hash: (ops[ops.length - 1] as PoolOp).hash, reason: 'balance_cap' }])
@@ -91,12 +97,32 @@ export async function checkBundle(
       continue
     }
     calls++
-    const failure = await callBundle(x, data, gas, authorizationList(ops))
+    const auths = authorizationList(ops)
+    let failure = await callBundle(x, data, gas, auths)
+    if (
+      failure !== undefined &&
+      gas < declared &&
+      mayBeGasShortfall(failure) &&
+      declared * x.fees.maxFeePerGas <= x.costCap
+    ) {
+      // The simulated reserve may be what fell short: an op is only blamed for a failure that its
+      // declared limits do not cure, and then the bundle goes out with them.
+      calls++
+      const again = await callBundle(x, data, declared, auths)
+      if (again === undefined) {
+        x.log.warn(
+          { ops: ops.length, gas: gas.toString(), declared: declared.toString() },
+          'bundle passes only with the declared validation limits; sending it with them',
+        )
+        gas = declared
+      }
+      failure = again
+    }
     if (failure === undefined) {
       settle()
       return { groups, data, gas, calls }
     }
-    const decoded = decodeRevert(failure)
+    const decoded = decodeRevert(failure.revert)
     const failedOp =
       decoded.kind === 'FailedOp' || decoded.kind === 'FailedOpWithRevert' ? decoded : undefined
     const agg = decoded.kind === 'SignatureValidationFailed' ? decoded.aggregator.toLowerCase() : undefined
@@ -125,13 +151,19 @@ export async function checkBundle(
   return undefined
 }
 
-/** undefined when the call passes; the revert data (or '0x') when it reverts. */
+/** How a handleOps eth_call failed: its revert data ('0x' if none), and whether the EVM halted. */
+interface CallFailure {
+  revert: Hex
+  halted: boolean
+}
+
+/** undefined when the call passes. */
 async function callBundle(
   x: BundleCheckInput,
   data: Hex,
   gas: bigint,
   auths: { authorizationList?: SignedAuthorization[] },
-): Promise<Hex | undefined> {
+): Promise<CallFailure | undefined> {
   try {
     // With the ops' authorizations, as the type-4 bundle will carry them.
     await x.client.call({ account: x.signer, to: x.entryPoint, data, gas, ...x.fees, ...auths })
@@ -140,19 +172,21 @@ async function callBundle(
     const revert = extractRevertData(err)
     // Node trouble is thrown; a revert, or an exceptional halt (v0.6 halts when a postOp runs out
     // of gas), is the bundle's.
-    if (revert === undefined && !isExecutionRevert(err) && !isEvmHalt(err)) throw err
-    return revert ?? '0x'
+    const halted = revert === undefined && isEvmHalt(err)
+    if (revert === undefined && !isExecutionRevert(err) && !halted) throw err
+    return { revert: revert ?? '0x', halted }
   }
 }
 
-/** The bundle transaction's gas limit by the EntryPoint's rules, each op with its paymaster context. */
-function bundleGas(ep: EntryPointModule, ops: PoolOp[], data: Hex): bigint {
-  const context = new Map(ops.map((c) => [c.op, c.validation.paymasterContext]))
-  return bundleGasLimit(
-    ops.map((c) => c.op),
-    data,
-    (op) => ep.gas.executionGas(op, context.get(op)),
-  )
+/**
+ * A failure a short gas limit can cause: validation still has every op's call and postOp share to
+ * draw on, so a shortfall shows in the execution loop, as "AA95 out of gas" for a later op, or as
+ * an out-of-gas halt when the transaction runs dry at its end.
+ */
+function mayBeGasShortfall(f: CallFailure): boolean {
+  const d = decodeRevert(f.revert)
+  if (d.kind === 'FailedOp' || d.kind === 'FailedOpWithRevert') return d.reason.startsWith('AA95')
+  return f.halted
 }
 
 function dropFailedOp(

@@ -13,6 +13,7 @@ import { Aggregation } from './aggregation.js'
 import { authorizationList, recheckAuthorizations } from './authorizations.js'
 import type { Bundle, NoBundleReason, Proposal } from './bundle.js'
 import { checkBundle } from './bundle-check.js'
+import type { BundleValidationGas } from './bundle-gas.js'
 import type { OpClaims } from './claims.js'
 import { bundleL1Cost, opsCoveringL1Fee } from './l1-fee.js'
 import { ProposalRecorder } from './proposal-report.js'
@@ -35,6 +36,8 @@ export interface ProposerSettings {
   simulationConcurrency: number
   /** Where the EntryPoint pays the ops' fees; default the signer. */
   beneficiary?: Address
+  /** The validation share of a bundle's gas limit: simulated use with a margin, or the declared limits. */
+  validationGas: BundleValidationGas
 }
 
 export const DEFAULT_PROPOSER_SETTINGS: ProposerSettings = {
@@ -45,6 +48,7 @@ export const DEFAULT_PROPOSER_SETTINGS: ProposerSettings = {
   priorityFeeMode: { kind: 'priority_fee_increase_percent', value: 0 },
   maxBalancePercent: 90,
   simulationConcurrency: 16,
+  validationGas: 'simulated',
 }
 
 export interface FeeSource {
@@ -211,6 +215,7 @@ export class BundleProposer {
       aggregation: new Aggregation(client, ep, recorder),
       recorder,
       log: this.log,
+      validationGas: settings.validationGas,
     })
     if (!checked) {
       if (report.skipped.some((s) => s.reason === 'balance_cap')) return none('insufficient_balance')

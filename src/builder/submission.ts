@@ -58,6 +58,7 @@ export async function submitBundle(
         nonce: e.nonce,
         txHash: hash,
         ops: e.opHashes.length,
+        gas: bundle.tx.gas.toString(),
         maxFeePerGas: e.fees.maxFeePerGas.toString(),
         maxPriorityFeePerGas: e.fees.maxPriorityFeePerGas.toString(),
         replacing: e.replacing,

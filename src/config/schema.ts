@@ -26,6 +26,7 @@ const ETH = 1_000_000_000_000_000_000n
 
 export const PRIORITY_FEE_MODE_KINDS = ['priority_fee_increase_percent', 'base_fee_percent'] as const
 export const BUNDLING_MODES = ['auto', 'manual'] as const
+export const BUNDLE_VALIDATION_GAS_MODES = ['simulated', 'declared'] as const
 export const SENDER_KINDS = ['raw', 'flashbots', 'polygon_bloxroute'] as const
 export const SIM_TRACERS = ['auto', 'native', 'js'] as const
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
@@ -146,6 +147,12 @@ export const configSchema = z
       type: bigint({ min: 21_000n, unit: 'gas' }),
       help: 'Cap on the summed maximum gas of the ops in one bundle.',
       defaultText: '0.9 × the block gas limit, never above the per-transaction cap',
+    }),
+    bundle_validation_gas: opt<(typeof BUNDLE_VALIDATION_GAS_MODES)[number]>({
+      section: 'Bundle builder',
+      type: oneOf(BUNDLE_VALIDATION_GAS_MODES),
+      help: "The validation share of a bundle transaction's gas limit: simulated (each op's validation gas in its bundle-time simulation, +10 % +20,000, at most its limits) or declared (its verification limits). Call and postOp limits are always reserved in full.",
+      default: 'simulated',
     }),
     bundling_mode: opt<(typeof BUNDLING_MODES)[number]>({
       section: 'Bundle builder',
