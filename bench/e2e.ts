@@ -7,20 +7,33 @@
  *
  *   npm run bench
  *   BENCH_E2E_SECONDS=30 BENCH_E2E_ACCOUNTS=200 BENCH_E2E_RUNS=4@1/unsafe/new,4@1/safe/new npm run bench
- *     (runs are senders@blockTimeSeconds/mode/phase; mode: unsafe | safe (--sim.tracer auto, the
- *     native path on anvil) | js (--sim.tracer js); phase: deployed (ops of deployed accounts) |
- *     new (every op the first of a brand-new account, its factory deploying it))
+ *     (runs are senders@blockTimeSeconds/mode/phase[/bundleGas]; mode: unsafe | safe (--sim.tracer
+ *     auto, the native path on anvil) | js (--sim.tracer js) | ceiling (no bundler: the chain's own
+ *     limit for the same ops, pre-signed, 10 per direct handleOps transaction); phase: deployed (ops of deployed
+ *     accounts) | new (every op the first of a brand-new account, its factory deploying it);
+ *     bundleGas: simulated (default) | declared, the bundler's --bundle_validation_gas)
+ *   BENCH_E2E_RECEIPTS=bundler: see ops mined by polling every in-flight op's
+ *     eth_getUserOperationReceipt every 50 ms (the bundler serves thousands of lookups a second);
+ *     default: from the node's UserOperationEvent logs, one eth_getLogs per block.
+ *   BENCH_E2E_LIMITS=declared: every op declares loose limits (verification 500,000 for a new
+ *     account, 150,000 deployed; call 100,000) instead of the bundler's estimate (the default).
  *
  * To see where the bundler's time goes: BENCH_E2E_LOG_DIR=dir BENCH_E2E_LOG_LEVEL=info keeps each run's
  * log; CONVEYOR_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=dir" profiles each bundler process.
+ *
+ * Each run prints ops/s, × the ceiling and × the seed's bound (where the run has them), latency,
+ * ops per bundle, bundles per block, the bundler's CPU, and the failure counts the bench checks on
+ * chain (ops failed, lost, included twice; bundles reverted).
  *
  * The default compares safe with unsafe at 4 senders and K = 200 ops in flight, both phases, in one
  * run; the closing lines give each phase's safe/unsafe throughput ratio.
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Address, Hash } from 'viem'
+import type { Address } from 'viem'
+import { chainSpecFor } from '../src/chain/chain-spec.js'
 import type { EntryPointVersion } from '../src/chain/entrypoint.js'
+import { opMaxGas } from '../src/chain/gas.js'
 import { encodeUserOp } from '../src/rpc/encode.js'
 import { mapLimit } from '../src/util/concurrency.js'
 import { currentFees, DUMMY_SIGNATURE } from '../test/harness/account.js'
@@ -32,13 +45,28 @@ import {
   type LoadAccount,
   nextOp,
   type OpGas,
-  percentile,
   ReceiptWatcher,
   sendUserOperation,
   stopConveyor,
 } from '../test/support/bundler-load.js'
 import { conveyor, type Run } from '../test/support/conveyor-process.js'
+import { measureCeiling } from './support/ceiling.js'
+import { revertedBundles } from './support/chain-audit.js'
+import { ChainReceiptWatcher } from './support/chain-receipts.js'
+import {
+  type BundleGas,
+  bundleStats,
+  ceilingResult,
+  type Mode,
+  type Phase,
+  type RunResult,
+  type RunSpec,
+  type Sample,
+  summarize,
+  table,
+} from './support/e2e-report.js'
 import { freshAccountOp, stakeFactory } from './support/fresh-ops.js'
+import { cpuSeconds } from './support/process-cpu.js'
 
 const VERSION = 'v0.7' as const
 const WINDOW_S = Number(process.env.BENCH_E2E_SECONDS ?? 30)
@@ -48,28 +76,39 @@ const ACCOUNTS = Number(process.env.BENCH_E2E_ACCOUNTS ?? 200)
 /** How long an op may take to be mined before the generator gives up on its account. */
 const OP_TIMEOUT_MS = 60_000
 const DRAIN_MS = 20_000
-type Mode = 'unsafe' | 'safe' | 'js'
-type Phase = 'deployed' | 'new'
-interface RunSpec {
-  senders: number
-  blockTime: number
-  mode: Mode
-  phase: Phase
+/** Where the bench sees an op mined: the node's UserOperationEvent logs (default), or the bundler's receipts. */
+const RECEIPTS = (process.env.BENCH_E2E_RECEIPTS ?? 'chain') as 'chain' | 'bundler'
+if (!['chain', 'bundler'].includes(RECEIPTS)) throw new Error(`unknown BENCH_E2E_RECEIPTS ${RECEIPTS}`)
+type Limits = 'estimated' | 'declared'
+const LIMITS = (process.env.BENCH_E2E_LIMITS ?? 'estimated') as Limits
+if (!['estimated', 'declared'].includes(LIMITS)) throw new Error(`unknown BENCH_E2E_LIMITS ${LIMITS}`)
+/** The loose limits of the declared workload. */
+const DECLARED: Record<Phase, OpGas> = {
+  new: { verificationGasLimit: 500_000n, callGasLimit: 100_000n },
+  deployed: { verificationGasLimit: 150_000n, callGasLimit: 100_000n },
+}
+/** Ops the ceiling run builds per second of its window: comfortably above what the chain takes. */
+const CEILING_OPS_PER_S: Record<Phase, number> = {
+  new: Number(process.env.BENCH_CEILING_NEW_OPS_PER_S ?? 250),
+  deployed: Number(process.env.BENCH_CEILING_DEPLOYED_OPS_PER_S ?? 800),
 }
 const RUNS: RunSpec[] = (
   process.env.BENCH_E2E_RUNS ?? '4@1/unsafe/new,4@1/safe/new,4@1/unsafe/deployed,4@1/safe/deployed'
 )
   .split(',')
   .map((r) => {
-    const [spec = '', mode = 'safe', phase = 'deployed'] = r.split('/')
+    const [spec = '', mode = 'safe', phase = 'deployed', bundleGas = 'simulated'] = r.split('/')
     const [senders, blockTime] = spec.split('@')
-    if (!['unsafe', 'safe', 'js'].includes(mode)) throw new Error(`unknown mode ${mode} in ${r}`)
+    if (!['unsafe', 'safe', 'js', 'ceiling'].includes(mode)) throw new Error(`unknown mode ${mode} in ${r}`)
     if (!['deployed', 'new'].includes(phase)) throw new Error(`unknown phase ${phase} in ${r}`)
+    if (!['simulated', 'declared'].includes(bundleGas))
+      throw new Error(`unknown bundle gas ${bundleGas} in ${r}`)
     return {
       senders: Number(senders),
       blockTime: Number(blockTime ?? 1),
       mode: mode as Mode,
       phase: phase as Phase,
+      bundleGas: bundleGas as BundleGas,
     }
   })
 
@@ -106,6 +145,8 @@ async function startConveyor(spec: RunSpec): Promise<{ run: Run; ready: Ready }>
     String(ACCOUNTS + 64),
     '--entry_points',
     VERSION,
+    '--bundle_validation_gas',
+    spec.bundleGas,
     ...(mode === 'unsafe' ? ['--unsafe'] : ['--sim.tracer', mode === 'js' ? 'js' : 'auto']),
     '--log.level',
     process.env.BENCH_E2E_LOG_LEVEL ?? 'warn',
@@ -117,20 +158,35 @@ async function startConveyor(spec: RunSpec): Promise<{ run: Run; ready: Ready }>
 
 async function run(spec: RunSpec): Promise<RunResult> {
   const { run: child, ready } = await startConveyor(spec)
-  const watcher = new ReceiptWatcher(ready.rpcUrl, 50)
-  watcher.start()
+  const chain = chainAt(ready.nodeUrl, ready.chainId, {
+    entryPoints: ready.entryPoints,
+    factories: ready.factories,
+    delegates: {},
+  })
+  const watcher =
+    RECEIPTS === 'bundler'
+      ? new ReceiptWatcher(ready.rpcUrl, 50)
+      : new ChainReceiptWatcher(chain.client, chain.deployment.entryPoints[VERSION], 50)
+  await watcher.start()
   try {
-    const chain = chainAt(ready.nodeUrl, ready.chainId, {
-      entryPoints: ready.entryPoints,
-      factories: ready.factories,
-      delegates: {},
-    })
     const fresh = spec.phase === 'new'
     if (fresh) await stakeFactory(chain, VERSION)
     const accounts = fresh
       ? Array.from({ length: ACCOUNTS }, () => undefined)
       : await deployAccounts(chain, ACCOUNTS)
-    const gas = await estimateGas(chain, ready.rpcUrl, accounts[0])
+    const gas =
+      LIMITS === 'declared' ? DECLARED[spec.phase] : await estimateGas(chain, ready.rpcUrl, accounts[0])
+    if (spec.mode === 'ceiling') {
+      const c = await measureCeiling(chain, {
+        version: VERSION,
+        accounts: fresh ? undefined : (accounts as LoadAccount[]),
+        gas,
+        rampS: RAMP_S,
+        windowS: WINDOW_S,
+        opsPerS: CEILING_OPS_PER_S[spec.phase],
+      })
+      return ceilingResult(spec, c)
+    }
     let fees = await currentFees(chain)
     const feeTimer = setInterval(() => {
       currentFees(chain).then(
@@ -144,15 +200,29 @@ async function run(spec: RunSpec): Promise<RunResult> {
     const entryPoint = chain.deployment.entryPoints[VERSION]
     const samples: Sample[] = []
     const errors = new Map<string, number>()
+    const opGas: bigint[] = []
     const t0 = performance.now()
     const windowStart = t0 + RAMP_S * 1000
     const windowEnd = windowStart + WINDOW_S * 1000
+    const cpu: { start?: number; end?: number } = {}
+    const cpuTimers = [
+      setTimeout(() => {
+        cpu.start = cpuSeconds(child.child.pid)
+      }, RAMP_S * 1000),
+      setTimeout(
+        () => {
+          cpu.end = cpuSeconds(child.child.pid)
+        },
+        (RAMP_S + WINDOW_S) * 1000,
+      ),
+    ]
     let stalled = 0
     await mapLimit(accounts, accounts.length, async (account) => {
       while (performance.now() < windowEnd) {
         const b = account
           ? await nextOp(chain, VERSION, account, gas, fees)
           : await freshAccountOp(chain, VERSION, gas, fees)
+        if (opGas.length < 256) opGas.push(opMaxGas(b.op))
         const sentAt = performance.now()
         try {
           await sendUserOperation(ready.rpcUrl, b.op, entryPoint)
@@ -173,11 +243,28 @@ async function run(spec: RunSpec): Promise<RunResult> {
       }
     })
     clearInterval(feeTimer)
+    for (const t of cpuTimers) clearTimeout(t)
     const drainDeadline = performance.now() + DRAIN_MS
     while (watcher.inFlight > 0 && performance.now() < drainDeadline) {
       await new Promise((r) => setTimeout(r, 100))
     }
+    const chainStats = await bundleStats(
+      chain,
+      samples.filter((x) => x.minedAt >= windowStart && x.minedAt < windowEnd),
+    )
+    const reverted =
+      watcher instanceof ChainReceiptWatcher
+        ? await revertedBundles(chain, entryPoint, watcher.blocks)
+        : undefined
     return summarize({
+      chainStats,
+      audit: {
+        reverted,
+        duplicates: watcher instanceof ChainReceiptWatcher ? watcher.duplicates : undefined,
+        cpuCores:
+          cpu.start !== undefined && cpu.end !== undefined ? (cpu.end - cpu.start) / WINDOW_S : undefined,
+      },
+      perBlock: await seedBound(chain, spec.senders, opGas),
       spec,
       accounts: accounts.length,
       samples,
@@ -193,7 +280,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
     // BENCH_E2E_LOG_DIR keeps each run's bundler log (with BENCH_E2E_LOG_LEVEL=info, say) to see why.
     const dir = process.env.BENCH_E2E_LOG_DIR
     if (dir) {
-      const name = `${spec.senders}@${spec.blockTime}-${spec.mode}-${spec.phase}.log`
+      const name = `${spec.senders}@${spec.blockTime}-${spec.mode}-${spec.phase}-${spec.bundleGas}.log`
       writeFileSync(join(dir, name), child.stdout() + child.stderr())
     }
   }
@@ -218,6 +305,22 @@ async function estimateGas(
   return { verificationGasLimit: BigInt(est.verificationGasLimit), callGasLimit: BigInt(est.callGasLimit) }
 }
 
+/**
+ * The seed's own bound on ops per block: each sender's bundle holds ⌊max bundle gas ÷ an op's max
+ * gas⌋ ops (the gas-cap rule, with the bundler's default cap: 0.9 × the block gas limit, never above
+ * the per-transaction cap), one bundle per sender per block. Op max gas is the median of the ops sent.
+ */
+async function seedBound(chain: TestChain, senders: number, opGas: bigint[]): Promise<number | undefined> {
+  if (opGas.length === 0) return undefined
+  const sorted = [...opGas].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const median = sorted[Math.floor(sorted.length / 2)] as bigint
+  const { gasLimit } = await chain.client.getBlock({ blockTag: 'latest' })
+  const ninety = (gasLimit * 9n) / 10n
+  const cap = chainSpecFor(chain.chainId).maxTransactionGas
+  const maxBundleGas = ninety < cap ? ninety : cap
+  return senders * Number(maxBundleGas / median)
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined
   return Promise.race([
@@ -226,120 +329,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
       timer = setTimeout(() => r(undefined), ms)
     }),
   ])
-}
-
-interface Sample {
-  sentAt: number
-  admittedAt: number
-  minedAt: number
-  txHash: Hash
-  success: boolean
-}
-
-interface RunResult {
-  spec: RunSpec
-  line: Record<string, string | number>
-}
-
-/** Throughput over the window (receipts seen in it), latency of the ops sent in it. */
-function summarize(r: {
-  spec: RunSpec
-  accounts: number
-  samples: Sample[]
-  windowStart: number
-  windowEnd: number
-  stalled: number
-  errors: Map<string, number>
-}): RunResult {
-  const windowS = (r.windowEnd - r.windowStart) / 1000
-  const minedInWindow = r.samples.filter((s) => s.minedAt >= r.windowStart && s.minedAt < r.windowEnd)
-  const sentInWindow = r.samples.filter((s) => s.sentAt >= r.windowStart && s.sentAt < r.windowEnd)
-  const latency = sentInWindow.map((s) => s.minedAt - s.sentAt)
-  const admit = sentInWindow.map((s) => s.admittedAt - s.sentAt)
-  const bundles = new Set(minedInWindow.map((s) => s.txHash))
-  const errors = [...r.errors.entries()].map(([m, n]) => `${n}× ${m}`).join('; ')
-  return {
-    spec: r.spec,
-    line: {
-      validation: r.spec.mode,
-      phase: r.spec.phase,
-      accounts: r.accounts,
-      senders: r.spec.senders,
-      blockTimeS: r.spec.blockTime,
-      opsPerS: Number((minedInWindow.length / windowS).toFixed(1)),
-      p50Ms: Math.round(percentile(latency, 50)),
-      p99Ms: Math.round(percentile(latency, 99)),
-      admitP50Ms: Math.round(percentile(admit, 50)),
-      admitP99Ms: Math.round(percentile(admit, 99)),
-      bundles: bundles.size,
-      opsPerBundle: Number((minedInWindow.length / Math.max(1, bundles.size)).toFixed(1)),
-      failed: r.samples.filter((s) => !s.success).length,
-      stalled: r.stalled,
-      rejected: [...r.errors.values()].reduce((a, b) => a + b, 0),
-      ...(errors ? { errors } : {}),
-    },
-  }
-}
-
-function table(results: RunResult[], opts: { windowS: number }): string {
-  const cols: [string, string][] = [
-    ['validation', 'validation'],
-    ['phase', 'accounts'],
-    ['accounts', 'in flight'],
-    ['senders', 'senders'],
-    ['blockTimeS', 'block s'],
-    ['opsPerS', 'ops/s mined'],
-    ['p50Ms', 'p50 ms'],
-    ['p99Ms', 'p99 ms'],
-    ['admitP50Ms', 'admit p50'],
-    ['admitP99Ms', 'admit p99'],
-    ['bundles', 'bundles'],
-    ['opsPerBundle', 'ops/bundle'],
-    ['failed', 'failed'],
-    ['stalled', 'stalled'],
-    ['rejected', 'rejected'],
-  ]
-  const rows = results.map((r) => cols.map(([k]) => String(r.line[k] ?? '')))
-  const widths = cols.map(([, h], i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)))
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] as number)).join('  ')
-  const lines = [
-    '',
-    `conveyor dev end to end: deployed SimpleAccounts, one op in flight each, ${opts.windowS} s window after a ${RAMP_S} s ramp`,
-    'latency = eth_sendUserOperation sent -> eth_getUserOperationReceipt non-null (polled every 50 ms); admit = the send call itself',
-    '',
-    fmt(cols.map(([, h]) => h)),
-    fmt(cols.map((_, i) => '-'.repeat(widths[i] as number))),
-    ...rows.map(fmt),
-    '',
-  ]
-  for (const r of results) if (r.line.errors) lines.push(`rejections (${label(r.spec)}): ${r.line.errors}`)
-  lines.push(...ratios(results))
-  return `${lines.join('\n')}\n`
-}
-
-function label(s: RunSpec): string {
-  return `${s.senders}@${s.blockTime}/${s.mode}/${s.phase}`
-}
-
-/** Throughput of each safe (or js) run over the unsafe run of the same senders, blocks and phase. */
-function ratios(results: RunResult[]): string[] {
-  const out: string[] = []
-  for (const r of results) {
-    if (r.spec.mode === 'unsafe') continue
-    const base = results.find(
-      (u) =>
-        u.spec.mode === 'unsafe' &&
-        u.spec.phase === r.spec.phase &&
-        u.spec.senders === r.spec.senders &&
-        u.spec.blockTime === r.spec.blockTime,
-    )
-    if (!base) continue
-    const ratio = Number(r.line.opsPerS) / Number(base.line.opsPerS)
-    out.push(
-      `${r.spec.mode}/unsafe throughput, ${r.spec.phase} accounts, ${r.spec.senders} senders: ${r.line.opsPerS} / ${base.line.opsPerS} = ${ratio.toFixed(2)}`,
-    )
-  }
-  return out
 }
 
 const results: RunResult[] = []
@@ -351,6 +340,6 @@ for (const r of RUNS) {
   results.push(await run(r))
   process.stderr.write(`  ${JSON.stringify(results.at(-1)?.line)}\n`)
 }
-process.stdout.write(table(results, { windowS: WINDOW_S }))
+process.stdout.write(table(results, { windowS: WINDOW_S, rampS: RAMP_S, limits: LIMITS, receipts: RECEIPTS }))
 process.stdout.write(`total run time ${((performance.now() - started) / 1000).toFixed(0)} s\n`)
 process.exit(0)
