@@ -22,10 +22,12 @@ if (existsSync(out)) {
   const report = JSON.parse(readFileSync(out, 'utf8'))
   passed = report.numPassedTests ?? 0
   failed = report.numFailedTests ?? 0
-  // A file that fails to load has no tests counted: count it as a failure so it cannot hide.
+  // A file that fails outside its tests (it does not load, or a beforeAll throws) has no failed
+  // test counted: count it as one failure so it cannot hide behind its skipped tests.
   for (const file of report.testResults ?? []) {
     const name = file.name?.replace(`${process.cwd()}/`, '') ?? '?'
-    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) {
+    const tests = file.assertionResults ?? []
+    if (file.status === 'failed' && !tests.some((t) => t.status === 'failed')) {
       failed += 1
       console.log(`FAILED: ${name}: ${firstLine(file.message)}`)
     }
