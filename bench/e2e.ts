@@ -1,7 +1,8 @@
 /**
  * End-to-end benchmark: a fresh `conveyor dev` child process per configuration (embedded anvil,
  * both EntryPoints, N funded signers), driven over its JSON-RPC by a load generator with bounded
- * concurrency (one op in flight per SimpleAccount). Reports sustained throughput (ops whose receipt
+ * concurrency (one op in flight per SimpleAccount; at most BENCH_E2E_SEND_CONCURRENCY, default 32,
+ * being built and sent at once). Reports sustained throughput (ops whose receipt
  * became available per second, over the measured window) and latency from eth_sendUserOperation to
  * the receipt being served by eth_getUserOperationReceipt, by validation mode and account phase.
  *
@@ -76,6 +77,8 @@ const ACCOUNTS = Number(process.env.BENCH_E2E_ACCOUNTS ?? 200)
 /** How long an op may take to be mined before the generator gives up on its account. */
 const OP_TIMEOUT_MS = 60_000
 const DRAIN_MS = 20_000
+/** eth_sendUserOperation calls (with the op's building) in flight at once, as in the issue's setup. */
+const SEND_CONCURRENCY = Number(process.env.BENCH_E2E_SEND_CONCURRENCY ?? 32)
 /** Where the bench sees an op mined: the node's UserOperationEvent logs (default), or the bundler's receipts. */
 const RECEIPTS = (process.env.BENCH_E2E_RECEIPTS ?? 'chain') as 'chain' | 'bundler'
 if (!['chain', 'bundler'].includes(RECEIPTS)) throw new Error(`unknown BENCH_E2E_RECEIPTS ${RECEIPTS}`)
@@ -217,20 +220,33 @@ async function run(spec: RunSpec): Promise<RunResult> {
       ),
     ]
     let stalled = 0
+    const sends = new Slots(SEND_CONCURRENCY)
     await mapLimit(accounts, accounts.length, async (account) => {
       while (performance.now() < windowEnd) {
-        const b = account
-          ? await nextOp(chain, VERSION, account, gas, fees)
-          : await freshAccountOp(chain, VERSION, gas, fees)
-        if (opGas.length < 256) opGas.push(opMaxGas(b.op))
-        const sentAt = performance.now()
+        // Building and sending take a slot; waiting for the receipt does not (K ops stay in flight).
+        const release = await sends.take()
+        let b: Awaited<ReturnType<typeof nextOp>>
+        let sentAt: number
         try {
-          await sendUserOperation(ready.rpcUrl, b.op, entryPoint)
-        } catch (err) {
-          const msg = String((err as Error).message).slice(0, 80)
-          errors.set(msg, (errors.get(msg) ?? 0) + 1)
-          await new Promise((r) => setTimeout(r, 250))
-          continue
+          b = account
+            ? await nextOp(chain, VERSION, account, gas, fees)
+            : await freshAccountOp(chain, VERSION, gas, fees)
+          if (opGas.length < 256) opGas.push(opMaxGas(b.op))
+          sentAt = performance.now()
+          // A refused op (a throttled factory, say) is sent again as it is, not rebuilt.
+          for (;;) {
+            try {
+              await sendUserOperation(ready.rpcUrl, b.op, entryPoint)
+              break
+            } catch (err) {
+              const msg = String((err as Error).message).slice(0, 80)
+              errors.set(msg, (errors.get(msg) ?? 0) + 1)
+              if (performance.now() >= windowEnd) return
+              await new Promise((r) => setTimeout(r, 250))
+            }
+          }
+        } finally {
+          release()
         }
         const admittedAt = performance.now()
         const r = await withTimeout(watcher.wait(b.hash), OP_TIMEOUT_MS)
@@ -319,6 +335,26 @@ async function seedBound(chain: TestChain, senders: number, opGas: bigint[]): Pr
   const cap = chainSpecFor(chain.chainId).maxTransactionGas
   const maxBundleGas = ninety < cap ? ninety : cap
   return senders * Number(maxBundleGas / median)
+}
+
+/** A counting semaphore: at most `n` holders at once, the rest wait in order. */
+class Slots {
+  private free: number
+  private readonly queue: (() => void)[] = []
+
+  constructor(n: number) {
+    this.free = n
+  }
+
+  async take(): Promise<() => void> {
+    if (this.free > 0) this.free--
+    else await new Promise<void>((r) => this.queue.push(r))
+    return () => {
+      const next = this.queue.shift()
+      if (next) next()
+      else this.free++
+    }
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

@@ -256,10 +256,11 @@ function overCeiling(results: RunResult[]): string[] {
       (x) =>
         x.spec.mode === 'ceiling' && x.spec.phase === r.spec.phase && x.spec.blockTime === r.spec.blockTime,
     )
-    const capped = c ? Math.min(bound, Number(c.line.opsPerS)) : bound
+    const ceiling = c ? Number(c.line.opsPerS) : Number.POSITIVE_INFINITY
+    const capped = Math.min(bound, ceiling)
     const ratio = Number(r.line.opsPerS) / capped
     out.push(
-      `× seed bound, ${label(r.spec)}: ${r.line.opsPerS} / ${capped} ops/s = ${ratio.toFixed(2)}${c ? ' (bound capped by the ceiling)' : ''}`,
+      `× seed bound, ${label(r.spec)}: ${r.line.opsPerS} / ${capped} ops/s = ${ratio.toFixed(2)}${ceiling < bound ? ' (the ceiling, below the bound)' : ''}`,
     )
   }
   return out

@@ -20,14 +20,26 @@ const STALE_OP_CODES = new Set(['AA10', 'AA25'])
  */
 export class ProposalRecorder {
   readonly report: ProposalReport
+  /** Milliseconds each stage of the proposal took, in order (logged at debug: where build time goes). */
+  readonly stages: Record<string, number> = {}
+  private lastLap: number
 
   constructor(
     fees: Fees,
     baseFee: bigint,
     private readonly log: Logger,
     private readonly metrics: ProposerMetrics,
+    startedAt = performance.now(),
   ) {
     this.report = { skipped: [], rejected: [], entityUpdates: [], fees, baseFee }
+    this.lastLap = startedAt
+  }
+
+  /** Ends a stage: the time since the previous one (or the proposal's start) goes under `stage`. */
+  lap(stage: string): void {
+    const now = performance.now()
+    this.stages[stage] = Math.round(now - this.lastLap)
+    this.lastLap = now
   }
 
   skip(skipped: SkippedOp[]): void {

@@ -89,6 +89,7 @@ export interface ProposerDeps {
 export class BundleProposer {
   private readonly log: Logger
   private readonly metrics: ProposerMetrics
+  private gasLimitAt?: { blockNumber: bigint; gasLimit: Promise<bigint> }
 
   constructor(private readonly deps: ProposerDeps) {
     this.log = deps.logger ?? silentLogger
@@ -97,6 +98,7 @@ export class BundleProposer {
 
   async propose(req: ProposeRequest): Promise<Proposal> {
     const { settings, pool } = this.deps
+    const startedAt = performance.now()
     const ep = entryPointFor(req.entryPoint)
     if (!ep) throw new RpcError(-32602, `unsupported entry point ${req.entryPoint}`)
     // The pool first: a sender asks every EntryPoint in turn, and one with nothing pooled should
@@ -129,11 +131,14 @@ export class BundleProposer {
       priorityFeeOverheadPercent: settings.priorityFeeOverheadPercent,
       floor: req.feeFloor,
     })
-    const recorder = new ProposalRecorder(fees, est.baseFee, this.log, this.metrics)
+    const recorder = new ProposalRecorder(fees, est.baseFee, this.log, this.metrics, startedAt)
+    recorder.lap('pool_and_fees')
     try {
       return await this.build(req, ep, candidates, est, recorder)
     } finally {
       await recorder.toPool(pool, req.entryPoint)
+      recorder.lap('to_pool')
+      this.log.debug({ ops: candidates.length, ...recorder.stages }, 'proposal stages (ms)')
     }
   }
 
@@ -152,9 +157,12 @@ export class BundleProposer {
     const opGas = (c: PoolOp) => ep.gas.maxGas(c.op, c.validation.paymasterContext)
 
     const required = requiredOpFees(settings.priorityFeeMode, fees, est.baseFee)
+    // Read now, used after the second simulation: under load each node call waits its turn.
+    const balance = client.getBalance({ address: req.signer })
+    balance.catch(() => undefined) // awaited below; a failure must not be unhandled before then
     const picked = selectCandidates(candidates, {
       required,
-      maxBundleGas: await this.maxBundleGas(),
+      maxBundleGas: await this.maxBundleGas(est.blockNumber),
       maxBundleSize: settings.maxBundleSize,
       opGas,
       maxBundleBytes: {
@@ -169,6 +177,7 @@ export class BundleProposer {
       ? await opsCoveringL1Fee(daGas, ep, picked.selected, est.blockNumber, est.baseFee)
       : { kept: picked.selected, skipped: [] }
     recorder.skip(covered.skipped)
+    recorder.lap('select')
     if (covered.kept.length === 0) {
       // Ops waiting for the L1 fee are not priced out by the bundle's fees: a replacement would not help.
       return none(picked.skipped.some((s) => s.reason === 'fee_too_low') ? 'priced_out' : 'no_ops')
@@ -176,6 +185,9 @@ export class BundleProposer {
 
     // EIP-7702: an authorization applies only at its authority's next nonce.
     const authorized = await recheckAuthorizations(client, covered.kept, est.blockNumber, recorder)
+    // Deposits of every paymaster still in the running, read beside the second simulation.
+    const deposits = this.paymasterDeposits(ep, authorized)
+    deposits.catch(() => undefined) // awaited below
     // Second simulation at one block: whatever no longer validates leaves the bundle and the pool.
     const resimulated = await resimulate(
       { client, validator: this.deps.validator, concurrency: settings.simulationConcurrency },
@@ -184,16 +196,16 @@ export class BundleProposer {
       est.blockNumber,
       recorder,
     )
+    recorder.lap('resimulate')
     // ERC-7562 STO-040/041 over the whole bundle: an op that conflicts waits for a later bundle.
     const crossed = withoutStorageConflicts(resimulated)
     for (const c of crossed.conflicts) {
       this.log.info({ userOpHash: c.id, rule: c.rule, reason: c.message }, 'op conflicts with the bundle')
     }
     recorder.skip(crossed.skipped)
-    const deposits = await this.paymasterDeposits(ep, crossed.kept)
     const funded = applyPaymasterDeposits(
       crossed.kept,
-      deposits,
+      await deposits,
       (c) => ep.gas.requiredPrefundGas(c.op) * c.op.maxFeePerGas,
     )
     recorder.skip(funded.skipped)
@@ -203,7 +215,8 @@ export class BundleProposer {
         recorder.penalise({ kind: 'paymaster', address: c.op.paymaster }, 'paymaster_ops_seen_decrement')
     }
 
-    const balance = await client.getBalance({ address: req.signer })
+    const costCap = balanceCap(await balance, settings.maxBalancePercent)
+    recorder.lap('deposits_and_balance')
     const checked = await checkBundle(funded.kept, {
       client,
       ep,
@@ -211,12 +224,13 @@ export class BundleProposer {
       signer: req.signer,
       beneficiary: settings.beneficiary ?? req.signer,
       fees,
-      costCap: balanceCap(balance, settings.maxBalancePercent),
+      costCap,
       aggregation: new Aggregation(client, ep, recorder),
       recorder,
       log: this.log,
       validationGas: settings.validationGas,
     })
+    recorder.lap('check')
     if (!checked) {
       if (report.skipped.some((s) => s.reason === 'balance_cap')) return none('insufficient_balance')
       return none(report.rejected.length > 0 ? 'all_rejected' : 'no_ops')
@@ -256,15 +270,26 @@ export class BundleProposer {
     return { kind: 'bundle', bundle, ...report }
   }
 
-  private async maxBundleGas(): Promise<bigint> {
+  private async maxBundleGas(blockNumber: bigint): Promise<bigint> {
     if (this.deps.settings.maxBundleGas !== undefined) return this.deps.settings.maxBundleGas
     const { blockGasLimit } = this.deps.chainSpec
     const gasLimit =
-      blockGasLimit !== undefined && blockGasLimit > 0n
-        ? blockGasLimit
-        : (await this.deps.client.getBlock({ blockTag: 'latest' })).gasLimit
+      blockGasLimit !== undefined && blockGasLimit > 0n ? blockGasLimit : await this.nodeGasLimit(blockNumber)
     const ninety = (gasLimit * 9n) / 10n
     return ninety < this.deps.chainSpec.maxTransactionGas ? ninety : this.deps.chainSpec.maxTransactionGas
+  }
+
+  /** The block gas limit, read once per block for all senders (every sender builds at each head). */
+  private nodeGasLimit(blockNumber: bigint): Promise<bigint> {
+    const cached = this.gasLimitAt
+    if (cached?.blockNumber === blockNumber) return cached.gasLimit
+    const gasLimit = this.deps.client.getBlock({ blockNumber }).then((b) => b.gasLimit)
+    this.gasLimitAt = { blockNumber, gasLimit }
+    // A failed read is not kept: the next proposal asks again.
+    gasLimit.catch(() => {
+      if (this.gasLimitAt?.gasLimit === gasLimit) this.gasLimitAt = undefined
+    })
+    return gasLimit
   }
 
   private async paymasterDeposits(ep: EntryPointModule, ops: PoolOp[]): Promise<Map<string, bigint>> {

@@ -29,6 +29,7 @@ export async function submitBundle(
   e: SendEffect,
 ): Promise<SenderEvent> {
   let raw: `0x${string}`
+  const startedAt = performance.now()
   try {
     const common = {
       chainId: deps.chainId,
@@ -50,6 +51,7 @@ export async function submitBundle(
     return { kind: 'sendResult', result: { kind: 'error', error: 'rejected', message: errorMessage(err) } }
   }
   const hash = keccak256(raw)
+  const signedAt = performance.now()
   const atBlock = await deps.chainBlock()
   try {
     await deps.submitter.send(raw, { expectedStorage: bundle.expectedStorage })
@@ -63,6 +65,8 @@ export async function submitBundle(
         maxPriorityFeePerGas: e.fees.maxPriorityFeePerGas.toString(),
         replacing: e.replacing,
         probe: e.probe,
+        signMs: Math.round(signedAt - startedAt),
+        sendMs: Math.round(performance.now() - signedAt),
       },
       'bundle submitted',
     )

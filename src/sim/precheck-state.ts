@@ -1,6 +1,7 @@
 import type { Address, Block, Hex, PublicClient } from 'viem'
 import { factoryEntity } from '../chain/eip7702.js'
 import type { UserOperation } from '../chain/userop.js'
+import type { HeadReads } from './head-reads.js'
 import type { PrecheckState } from './precheck.js'
 import type { ChainReads } from './types.js'
 
@@ -13,9 +14,14 @@ export class BlockReads implements ChainReads {
   private readonly blocks = new Map<bigint, Promise<Block>>()
   private readonly codes = new Map<string, Promise<Hex>>()
 
-  constructor(private readonly client: PublicClient) {}
+  /** `shared`: blocks read by number across many BlockReads (the admissions' HeadReads). */
+  constructor(
+    private readonly client: PublicClient,
+    private readonly shared?: Pick<HeadReads, 'block'>,
+  ) {}
 
   block(blockNumber: bigint): Promise<Block> {
+    if (this.shared) return this.shared.block(blockNumber)
     let b = this.blocks.get(blockNumber)
     if (!b) {
       b = this.client.getBlock({ blockNumber })

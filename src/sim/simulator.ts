@@ -16,6 +16,7 @@ import {
   checkAuthorizationState,
   readAuthorizationState,
 } from './eip7702-check.js'
+import { HeadReads } from './head-reads.js'
 import { precheckOp } from './precheck.js'
 import { BlockReads, readPrecheckState } from './precheck-state.js'
 import { checkValidationOutcome, rejectionForRevert } from './reject.js'
@@ -64,7 +65,12 @@ interface OpSimulation {
  * the same for many ops at one block, in one eth_call when no tracer is in use.
  */
 export class Simulator implements Validator {
-  constructor(private readonly deps: SimulatorDeps) {}
+  /** The head and its block, shared by admissions in flight (the block a validation pins). */
+  private readonly headReads: HeadReads
+
+  constructor(private readonly deps: SimulatorDeps) {
+    this.headReads = new HeadReads(deps.client)
+  }
 
   async validate(
     entryPoint: Address,
@@ -74,7 +80,7 @@ export class Simulator implements Validator {
     const ep = supported(entryPoint)
     // Pin the block: the prechecks, the simulation and the code hashes must all see one state.
     const blockNumber = opts.blockNumber ?? (await this.head())
-    const reads = opts.reads ?? new BlockReads(this.deps.client)
+    const reads = opts.reads ?? new BlockReads(this.deps.client, this.headReads)
     const preparing = this.prepare(ep, op, blockNumber, { ...opts, reads })
     const call: SimulationCall = {
       entryPoint: ep.address,
@@ -175,7 +181,7 @@ export class Simulator implements Validator {
   }
 
   private head(): Promise<bigint> {
-    return this.deps.client.getBlockNumber({ cacheTime: 0 })
+    return this.headReads.head()
   }
 
   /** The chain reads at the block and, when asked, the admission prechecks. */
