@@ -2,6 +2,12 @@ import type { Block, PublicClient } from 'viem'
 
 /** Blocks kept: the head and the one before it (admissions in flight as the head moves). */
 const KEPT_BLOCKS = 2
+/**
+ * How long a header read by number is reused. A same-height reorg replaces the block at a number;
+ * a short life bounds how long an admission can see the replaced header to the same order as the
+ * race any read by number has, while a busy second's admissions still share one read.
+ */
+const BLOCK_REUSE_MS = 1_000
 
 /**
  * The head and its block, shared by concurrent admissions. Under load every admission asked the
@@ -11,9 +17,12 @@ const KEPT_BLOCKS = 2
  */
 export class HeadReads {
   private headInFlight?: Promise<bigint>
-  private readonly blocks = new Map<bigint, Promise<Block>>()
+  private readonly blocks = new Map<bigint, { block: Promise<Block>; readAt: number }>()
 
-  constructor(private readonly client: PublicClient) {}
+  constructor(
+    private readonly client: Pick<PublicClient, 'getBlockNumber' | 'getBlock'>,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   head(): Promise<bigint> {
     if (!this.headInFlight) {
@@ -28,13 +37,14 @@ export class HeadReads {
   }
 
   block(blockNumber: bigint): Promise<Block> {
+    const now = this.now()
     const cached = this.blocks.get(blockNumber)
-    if (cached) return cached
+    if (cached && now - cached.readAt < BLOCK_REUSE_MS) return cached.block
     const b = this.client.getBlock({ blockNumber })
-    this.blocks.set(blockNumber, b)
+    this.blocks.set(blockNumber, { block: b, readAt: now })
     // A failed read is not kept: the next caller asks the node again.
     b.catch(() => {
-      if (this.blocks.get(blockNumber) === b) this.blocks.delete(blockNumber)
+      if (this.blocks.get(blockNumber)?.block === b) this.blocks.delete(blockNumber)
     })
     // Keep the newest few: a block number further back is read again, which stays correct.
     const numbers = [...this.blocks.keys()].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
