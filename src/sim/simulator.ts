@@ -21,7 +21,8 @@ import { precheckOp } from './precheck.js'
 import { BlockReads, readPrecheckState } from './precheck-state.js'
 import { checkValidationOutcome, rejectionForRevert } from './reject.js'
 import type { SimSettings } from './settings.js'
-import { type CallOutcome, callSimulation, mergeOverrides, type SimulationCall } from './sim-call.js'
+import { type CallOutcome, mergeOverrides, type SimulationCall } from './sim-call.js'
+import { SimulationCoalescer } from './simulation-coalescer.js'
 import type { Prestate } from './tracer/native/replay-state.js'
 import type { RuleChecker, TraceOptions, ValidationTrace, ValidationTracer } from './tracer-seam.js'
 import type {
@@ -67,9 +68,12 @@ interface OpSimulation {
 export class Simulator implements Validator {
   /** The head and its block, shared by admissions in flight (the block a validation pins). */
   private readonly headReads: HeadReads
+  /** Admissions' plain simulations at one block, joined into batched calls. */
+  private readonly calls: SimulationCoalescer
 
   constructor(private readonly deps: SimulatorDeps) {
     this.headReads = new HeadReads(deps.client)
+    this.calls = new SimulationCoalescer(deps.client, async (n) => (await this.headReads.block(n)).gasLimit)
   }
 
   async validate(
@@ -101,7 +105,8 @@ export class Simulator implements Validator {
       const trace = await tracing
       return this.conclude(sim, trace.outcome, trace)
     }
-    return this.conclude(await preparing, await callSimulation(this.deps.client, call))
+    const sim = await preparing
+    return this.conclude(sim, await this.calls.simulate(ep, call))
   }
 
   async validateMany(
