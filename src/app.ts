@@ -1,12 +1,13 @@
 import type { Registry } from 'prom-client'
 import { collectDefaultMetrics } from 'prom-client'
-import { createPublicClient, http, type PublicClient } from 'viem'
+import { createPublicClient, type PublicClient } from 'viem'
 import { SenderJournal, startAdmin } from './admin/index.js'
 import { type Builder, startBuilder } from './builder/builder.js'
 import { redactRedisUri } from './builder/signer/redis-lock.js'
 import type { ChainSpec } from './chain/chain-spec.js'
 import { DaGas } from './chain/da/da-gas.js'
 import { l1FeeOracleFor } from './chain/da/oracle.js'
+import { nodeTransport } from './chain/node-transport.js'
 import { conveyorVersion } from './cli/version.js'
 import type { Config } from './config/index.js'
 import { createRegistry } from './metrics/registry.js'
@@ -64,7 +65,9 @@ export async function startApp(ctx: AppContext): Promise<App> {
     if (cfg.metrics.enabled) collectDefaultMetrics({ register: registry })
     // The status page and the sender metrics follow every step of every sender's machine.
     const journal = cfg.metrics.enabled ? new SenderJournal(registry) : undefined
-    const client = createPublicClient({ transport: http(ctx.nodeUrl, { timeout: 15_000 }) }) as PublicClient
+    const node = nodeTransport(ctx.nodeUrl, { timeout: 15_000 })
+    stops.push({ name: 'node connections', stop: node.close })
+    const client = createPublicClient({ transport: node.transport }) as PublicClient
 
     // An L2's L1 data fee: one oracle and one per-block cache for admission, estimation and bundles.
     // (Rundler's da_pre_verification_gas = false: the chain's L1 fee is not priced at all.)
