@@ -5,6 +5,7 @@ import { bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/uti
 import type { Address, Block, Hex } from 'viem'
 import type { StateOverrideSet } from '../../types.js'
 import type { RawTrace } from '../raw.js'
+import { fastEcrecover } from './ecrecover.js'
 import type { ValidationRecorder } from './recorder.js'
 import { cacheJumpAnalysis, fastEipLookup, installTap, type ReplayTap } from './replay-hooks.js'
 import { CodeCache, loadState, type Prestate, type StartingState, startingState } from './replay-state.js'
@@ -206,7 +207,7 @@ export async function runTopCall(
 export function commonFor(rules: ReplayRules): Common {
   return createCustomCommon({ chainId: rules.chainId }, Mainnet, {
     hardfork: rules.hardfork,
-    customCrypto: { kzg: UNVERIFIED_KZG },
+    customCrypto: { kzg: UNVERIFIED_KZG, ecrecover: fastEcrecover },
   })
 }
 
