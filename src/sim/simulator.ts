@@ -21,7 +21,7 @@ import { precheckOp } from './precheck.js'
 import { BlockReads, readPrecheckState } from './precheck-state.js'
 import { checkValidationOutcome, rejectionForRevert } from './reject.js'
 import type { SimSettings } from './settings.js'
-import { type CallOutcome, mergeOverrides, type SimulationCall } from './sim-call.js'
+import { type CallOutcome, callSimulation, mergeOverrides, type SimulationCall } from './sim-call.js'
 import { SimulationCoalescer } from './simulation-coalescer.js'
 import type { Prestate } from './tracer/native/replay-state.js'
 import type { RuleChecker, TraceOptions, ValidationTrace, ValidationTracer } from './tracer-seam.js'
@@ -50,6 +50,9 @@ const wallClock = () => BigInt(Math.floor(Date.now() / 1000))
 /** Traced validations in flight in validateMany when the caller does not say. */
 const DEFAULT_CONCURRENCY = 16
 
+/** What a replaying tracer can start from instead of its own node calls. */
+type TraceHints = Pick<TraceOptions, 'nodeOutcome' | 'prestate'>
+
 /** One op's simulation at a pinned block, before and after the call: what both paths share. */
 interface OpSimulation {
   ep: EntryPointModule
@@ -69,17 +72,27 @@ export class Simulator implements Validator {
   /** The head and its block, shared by admissions in flight (the block a validation pins). */
   private readonly headReads: HeadReads
   /** Admissions' plain simulations at one block, joined into batched calls. */
-  private readonly calls: SimulationCoalescer
+  private readonly calls: SimulationCoalescer<CallOutcome>
 
   constructor(private readonly deps: SimulatorDeps) {
-    this.headReads = new HeadReads(deps.client)
-    this.calls = new SimulationCoalescer(deps.client, async (n) => (await this.headReads.block(n)).gasLimit)
+    const { client } = deps
+    this.headReads = new HeadReads(client)
+    this.calls = new SimulationCoalescer(
+      async (ep, ops, blockNumber) =>
+        simulateBatch(client, {
+          ep,
+          ops,
+          blockNumber,
+          gas: (await this.headReads.block(blockNumber)).gasLimit,
+        }),
+      (call) => callSimulation(client, call),
+    )
   }
 
   async validate(
     entryPoint: Address,
     op: UserOperation,
-    opts: ValidateOptions & { hints?: Pick<TraceOptions, 'nodeOutcome' | 'prestate'> } = {},
+    opts: ValidateOptions & { hints?: TraceHints } = {},
   ): Promise<ValidationResult> {
     const ep = supported(entryPoint)
     // Pin the block: the prechecks, the simulation and the code hashes must all see one state.
@@ -106,7 +119,7 @@ export class Simulator implements Validator {
       return this.conclude(sim, trace.outcome, trace)
     }
     const sim = await preparing
-    return this.conclude(sim, await this.calls.simulate(ep, call))
+    return this.conclude(sim, await this.calls.run(ep, call))
   }
 
   async validateMany(
