@@ -231,7 +231,8 @@ export function ceilingResult(spec: RunSpec, c: CeilingResult): RunResult {
       limitPerUsed: c.limitPerUsed,
       bundlesPerBlock: c.bundlesPerBlock,
       failed: c.failed,
-      stalled: c.unmined,
+      // Pre-built ops the chain had no room for in the window: not lost, so not in the lost column.
+      unsent: c.unmined,
     },
   }
 }
