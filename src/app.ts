@@ -161,8 +161,8 @@ export async function startApp(ctx: AppContext): Promise<App> {
     if (builder) stops.push({ name: 'builder', stop: () => builder.stop() })
 
     let adminUrl: string | undefined
-    // The admin server shows the builder's senders: a `conveyor rpc` process has none to show.
-    if (journal && builder) {
+    // Every role serves its metrics and health; a `conveyor rpc` process has no senders to show.
+    if (journal) {
       const admin = await startAdmin({
         config: cfg,
         version: conveyorVersion(),

@@ -56,7 +56,7 @@ async function fundedKeys(n: number): Promise<Hex[]> {
 
 async function start(
   command: 'node' | 'rpc' | 'builder',
-): Promise<{ run: Run; rpcUrl?: string; signers: Address[] }> {
+): Promise<{ run: Run; rpcUrl?: string; adminUrl?: string; signers: Address[] }> {
   const args = [
     command,
     '--node_http',
@@ -81,7 +81,12 @@ async function start(
   const run = conveyor(args)
   runs.push(run)
   const ready = await run.ready(60_000)
-  return { run, rpcUrl: ready.rpcUrl as string | undefined, signers: keys.map((k) => privateKeyToAddress(k)) }
+  return {
+    run,
+    rpcUrl: ready.rpcUrl as string | undefined,
+    adminUrl: ready.adminUrl as string | undefined,
+    signers: keys.map((k) => privateKeyToAddress(k)),
+  }
 }
 
 const entryPoint = () => chain.deployment.entryPoints[VERSION]
@@ -188,6 +193,13 @@ describe('three Conveyor processes on one Redis pool', () => {
     const fromBlock = (await chain.client.getBlockNumber({ cacheTime: 0 })) + 1n
     const built = await buildFreshOps(chain, VERSION, 30, 16)
     await sendOps(rpcOnly.rpcUrl as string, entryPoint(), built, 8)
+    // An RPC-only process serves its own metrics and health on the admin port, and no senders.
+    const admin = rpcOnly.adminUrl as string
+    const metrics = await (await fetch(`${admin}/metrics`)).text()
+    expect(metrics).toMatch(/conveyor_pool_admissions_total\{[^}]*outcome="admitted"[^}]*\} 30\b/)
+    expect((await fetch(`${admin}/health`)).status).toBe(200)
+    const status = (await (await fetch(`${admin}/status.json`)).json()) as { senders: unknown[] }
+    expect(status.senders).toEqual([])
     await stopConveyor(rpcOnly.run)
     const pooled = await userOpEvents(
       chain.client,

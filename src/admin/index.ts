@@ -22,7 +22,8 @@ export interface AdminDeps {
   chainSpec: ChainSpec
   client: PublicClient
   pool: Pool & PoolQuery & PoolDebug
-  builder: Builder
+  /** The bundle senders; none in a `conveyor rpc` process (its page and metrics show no senders). */
+  builder?: Builder
   journal: SenderJournal
   registry: Registry
   logger: Logger
@@ -58,8 +59,8 @@ export async function startAdmin(d: AdminDeps): Promise<Admin> {
     baseFee: () => head.fees?.baseFee,
     registry: d.registry,
   })
-  const relay = relayOf(d.builder.submitter)
-  registerRelayMetrics(d.registry, relay)
+  const relay = relayOf(d.builder?.submitter)
+  if (d.builder) registerRelayMetrics(d.registry, relay)
   let server: AdminServer
   try {
     server = await startAdminServer({

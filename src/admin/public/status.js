@@ -116,7 +116,12 @@ function render(snap) {
     ? `${snap.relay.name}: ${snap.relay.path} (${snap.relay.switches.toFallback} fallbacks)`
     : 'direct to node'
 
-  $('senders').replaceChildren(...snap.senders.map(senderCard))
+  // A `conveyor rpc` process admits ops and bundles none.
+  $('senders').replaceChildren(
+    ...(snap.senders.length > 0
+      ? snap.senders.map(senderCard)
+      : [el('p', {}, 'No bundle senders in this process: it admits ops only (conveyor rpc).')]),
+  )
 
   fill($('pool').tBodies[0], snap.pool, (p) =>
     el(
