@@ -6,6 +6,7 @@ import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { bundleFees, type Fees, type PriorityFeeMode, requiredOpFees } from '../chain/fee-math.js'
 import type { Pool, PoolOp } from '../pool/types.js'
+import { HeadReads } from '../sim/head-reads.js'
 import type { ValidationResult, Validator } from '../sim/types.js'
 import { RpcError } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
@@ -89,10 +90,12 @@ export interface ProposerDeps {
 export class BundleProposer {
   private readonly log: Logger
   private readonly metrics: ProposerMetrics
-  private gasLimitAt?: { blockNumber: bigint; gasLimit: Promise<bigint> }
+  /** Headers by number, read once for all senders (every sender builds at each head). */
+  private readonly blocks: HeadReads
 
   constructor(private readonly deps: ProposerDeps) {
     this.log = deps.logger ?? silentLogger
+    this.blocks = new HeadReads(deps.client)
     this.metrics = deps.metrics ?? proposerMetrics()
   }
 
@@ -274,22 +277,11 @@ export class BundleProposer {
     if (this.deps.settings.maxBundleGas !== undefined) return this.deps.settings.maxBundleGas
     const { blockGasLimit } = this.deps.chainSpec
     const gasLimit =
-      blockGasLimit !== undefined && blockGasLimit > 0n ? blockGasLimit : await this.nodeGasLimit(blockNumber)
+      blockGasLimit !== undefined && blockGasLimit > 0n
+        ? blockGasLimit
+        : (await this.blocks.block(blockNumber)).gasLimit
     const ninety = (gasLimit * 9n) / 10n
     return ninety < this.deps.chainSpec.maxTransactionGas ? ninety : this.deps.chainSpec.maxTransactionGas
-  }
-
-  /** The block gas limit, read once per block for all senders (every sender builds at each head). */
-  private nodeGasLimit(blockNumber: bigint): Promise<bigint> {
-    const cached = this.gasLimitAt
-    if (cached?.blockNumber === blockNumber) return cached.gasLimit
-    const gasLimit = this.deps.client.getBlock({ blockNumber }).then((b) => b.gasLimit)
-    this.gasLimitAt = { blockNumber, gasLimit }
-    // A failed read is not kept: the next proposal asks again.
-    gasLimit.catch(() => {
-      if (this.gasLimitAt?.gasLimit === gasLimit) this.gasLimitAt = undefined
-    })
-    return gasLimit
   }
 
   private async paymasterDeposits(ep: EntryPointModule, ops: PoolOp[]): Promise<Map<string, bigint>> {

@@ -50,9 +50,6 @@ const wallClock = () => BigInt(Math.floor(Date.now() / 1000))
 /** Traced validations in flight in validateMany when the caller does not say. */
 const DEFAULT_CONCURRENCY = 16
 
-/** What a replaying tracer can start from instead of its own node calls. */
-type TraceHints = Pick<TraceOptions, 'nodeOutcome' | 'prestate'>
-
 /** One op's simulation at a pinned block, before and after the call: what both paths share. */
 interface OpSimulation {
   ep: EntryPointModule
@@ -72,7 +69,7 @@ export class Simulator implements Validator {
   /** The head and its block, shared by admissions in flight (the block a validation pins). */
   private readonly headReads: HeadReads
   /** Admissions' plain simulations at one block, joined into batched calls. */
-  private readonly calls: SimulationCoalescer<CallOutcome>
+  private readonly calls: SimulationCoalescer
 
   constructor(private readonly deps: SimulatorDeps) {
     const { client } = deps
@@ -92,7 +89,7 @@ export class Simulator implements Validator {
   async validate(
     entryPoint: Address,
     op: UserOperation,
-    opts: ValidateOptions & { hints?: TraceHints } = {},
+    opts: ValidateOptions & { hints?: Pick<TraceOptions, 'nodeOutcome' | 'prestate'> } = {},
   ): Promise<ValidationResult> {
     const ep = supported(entryPoint)
     // Pin the block: the prechecks, the simulation and the code hashes must all see one state.
@@ -118,8 +115,7 @@ export class Simulator implements Validator {
       const trace = await tracing
       return this.conclude(sim, trace.outcome, trace)
     }
-    const sim = await preparing
-    return this.conclude(sim, await this.calls.run(ep, call))
+    return this.conclude(await preparing, await this.calls.run(ep, call))
   }
 
   async validateMany(
