@@ -482,6 +482,13 @@ describe('RPC server: health and metrics', () => {
     expect(ok.status).toBe(200)
     expect(await ok.json()).toEqual({ status: 'ok', blockNumber: '0x2a' })
 
+    // A tracker a moment behind a new block is asked again: healthy once it catches up in time.
+    ctx.pool.current = false
+    const catchUp = setTimeout(() => (ctx.pool.current = true), 300)
+    const caughtUp = await fetch(`${ctx.server.url}/health`)
+    clearTimeout(catchUp)
+    expect(caughtUp.status).toBe(200)
+
     ctx.pool.current = false
     const behind = await fetch(`${ctx.server.url}/health`)
     expect(behind.status).toBe(503)
