@@ -80,11 +80,13 @@ export async function startApp(ctx: AppContext): Promise<App> {
     const mode = await createValidationMode({
       unsafe: cfg.unsafe,
       tracer: cfg.sim.tracer,
+      replayWorker: cfg.sim.replay_worker,
       chainId: ctx.chainId,
       client,
       logger: log,
       rules: { minStakeValue: cfg.min_stake_value, minUnstakeDelaySec: BigInt(cfg.min_unstake_delay) },
     })
+    stops.push({ name: 'validation replays', stop: () => mode.close() })
     const tracer = mode.tracer && meterTracer(mode.tracer, registry)
     const simulator = meterValidator(
       new Simulator({ client, settings: simSettings, ...mode, tracer }),

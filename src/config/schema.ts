@@ -176,6 +176,11 @@ export const configSchema = z
           help: "Where safe mode gets its ERC-7562 traces: native (the node's prestateTracer, replayed in-process and confirmed with eth_call; falls back to the JS tracer where the node has one), js (the node runs Conveyor's JavaScript tracer), or auto (probe the node at start-up, prefer native).",
           default: 'auto',
         }),
+        replay_worker: opt({
+          type: boolean(),
+          help: "Run the native path's in-process replays on a worker thread, off the thread that serves the RPC and builds bundles; --sim.replay_worker=false keeps them there (a machine with one core).",
+          default: true,
+        }),
       })
       .strict()
       .default({}),

@@ -20,7 +20,8 @@ export interface PathRig {
  * - js: anvil itself, Conveyor's JS tracer;
  * - native: anvil behind a proxy that refuses JS tracers as hosted providers do. The start-up mode
  *   must pick the prestateTracer + replay path with no JS fallback there, so every verdict on this
- *   path comes from the native path alone (a replay the node disagrees with is refused).
+ *   path comes from the native path alone (a replay the node disagrees with is refused), its
+ *   replays run on the worker thread.
  */
 export async function startTracingPaths(
   chain: TestChain,
@@ -36,10 +37,14 @@ export async function startTracingPaths(
     client: proxied,
     chainId: chain.chainId,
     logger: pino({ level: 'silent' }),
+    // Every verdict on this path comes from replays on the worker thread, as in the product.
+    replayWorker: true,
   })
-  if (mode.tracer?.name !== 'native') {
-    await proxy.stop()
-    throw new Error(`expected the native path alone behind the proxy, got ${mode.tracer?.name}`)
+  if (mode.tracer?.name !== 'native' || !(await mode.replayWorker?.started)) {
+    await Promise.all([proxy.stop(), mode.close()])
+    throw new Error(
+      `expected the native path alone behind the proxy, on its worker, got ${mode.tracer?.name}`,
+    )
   }
   return {
     paths: {
@@ -47,6 +52,8 @@ export async function startTracingPaths(
       native: { client: proxied, tracer: mode.tracer },
     },
     proxy,
-    stop: () => proxy.stop(),
+    stop: async () => {
+      await Promise.all([proxy.stop(), mode.close()])
+    },
   }
 }

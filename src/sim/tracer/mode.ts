@@ -6,6 +6,7 @@ import { CheckedTracer } from './checked.js'
 import { JsValidationTracer } from './js-tracer.js'
 import { NativeValidationTracer, type TraceTiming } from './native/native-tracer.js'
 import { probeNativeSupport } from './native/probe.js'
+import { WorkerReplayer } from './native/worker-replayer.js'
 import { probeTracerSupport } from './probe.js'
 
 /** `--sim.tracer`: where safe mode's traces come from. */
@@ -14,6 +15,10 @@ export type TracerChoice = 'auto' | 'native' | 'js'
 export interface ValidationMode {
   tracer?: ValidationTracer
   ruleChecker?: RuleChecker
+  /** The native path's worker thread, when replays run on one. */
+  replayWorker?: WorkerReplayer
+  /** Stops what the mode runs besides the node (the replay worker). */
+  close(): Promise<void>
 }
 
 /** Start-up refusal: no tracing path works on this node and `--unsafe` was not given. */
@@ -66,6 +71,8 @@ export interface ValidationModeOptions {
   rules?: Partial<RuleSettings>
   /** Timings of each native trace (for metrics). */
   observe?: (t: TraceTiming) => void
+  /** The native path replays on a worker thread (default false: on the calling thread). */
+  replayWorker?: boolean
 }
 
 /**
@@ -79,7 +86,7 @@ export async function createValidationMode(opts: ValidationModeOptions): Promise
   const { logger, client } = opts
   if (opts.unsafe) {
     logger.warn({ unsafe: true }, unsafeWarning())
-    return {}
+    return { close: async () => {} }
   }
   const choice = opts.tracer ?? 'auto'
   const [native, js] = await Promise.all([
@@ -89,19 +96,28 @@ export async function createValidationMode(opts: ValidationModeOptions): Promise
   const ruleChecker = new Erc7562RuleChecker(opts.rules)
   const jsTracer = js.ok ? new JsValidationTracer(client) : undefined
   if (native?.ok) {
+    const replayWorker = opts.replayWorker
+      ? new WorkerReplayer(native.rules, native.engine, logger)
+      : undefined
     const tracer = new CheckedTracer(
-      new NativeValidationTracer({ client, engine: native.engine, observe: opts.observe }),
+      new NativeValidationTracer({ client, engine: replayWorker ?? native.engine, observe: opts.observe }),
       jsTracer,
       logger,
     )
     logger.info(
-      { tracer: 'native', choice, hardfork: native.hardfork, fallback: jsTracer ? 'js' : 'none' },
+      {
+        tracer: 'native',
+        choice,
+        hardfork: native.hardfork,
+        fallback: jsTracer ? 'js' : 'none',
+        replays: replayWorker ? 'worker thread' : 'main thread',
+      },
       `safe mode: ERC-7562 rules on, traces from the node's prestateTracer replayed in-process (${native.hardfork}), ` +
         (jsTracer
           ? 'falling back to the JS tracer when the node disagrees'
           : 'refusing any op the node disagrees on (the node has no JS tracer)'),
     )
-    return { tracer, ruleChecker }
+    return { tracer, ruleChecker, replayWorker, close: async () => replayWorker?.close() }
   }
   if (choice === 'native')
     throw new TracerUnsupportedError(`--sim.tracer native: the native path does not work (${native?.reason})`)
@@ -114,7 +130,7 @@ export async function createValidationMode(opts: ValidationModeOptions): Promise
     { tracer: 'js', choice, ...(native ? { nativeUnavailable: reasonOf(native) } : {}) },
     "safe mode: ERC-7562 rules on, traces from the node's JavaScript tracer (debug_traceCall)",
   )
-  return { tracer: jsTracer, ruleChecker }
+  return { tracer: jsTracer, ruleChecker, close: async () => {} }
 }
 
 function reasonOf(s: { ok: true } | { ok: false; reason: string }): string {

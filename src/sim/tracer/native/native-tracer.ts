@@ -5,9 +5,9 @@ import type { TraceOptions, ValidationTrace, ValidationTracer } from '../../trac
 import { phasesOf } from '../js-tracer.js'
 import { parseRawTrace, type RawTrace } from '../raw.js'
 import { fetchPrestate, SIMULATION_SENDER, sameOutcome } from './node-calls.js'
-import { ValidationRecorder } from './recorder.js'
-import { blockContext, type ReplayEngine } from './replay.js'
+import { blockContext } from './replay.js'
 import { type Prestate, type StartingState, startingState } from './replay-state.js'
+import type { Replayer } from './replayer.js'
 import { memoKey, TraceMemo } from './trace-memo.js'
 
 /** Gas of every native simulation call: the block's limit, at most this (under geth's RPC gas cap). */
@@ -39,8 +39,8 @@ export class ReplayMismatchError extends Error {
 
 export interface NativeTracerDeps {
   client: PublicClient
-  /** The in-process EVM, set up for the node's chain id and hardfork (see the probe). */
-  engine: ReplayEngine
+  /** The EVM replaying calls, set up for the node's chain id and hardfork (see the probe). */
+  engine: Replayer
   /** Called once per trace with its timings (a metric can read them). */
   observe?: (t: TraceTiming) => void
 }
@@ -123,7 +123,7 @@ export class NativeValidationTracer implements ValidationTracer {
         },
         start,
         blockContext(block),
-        new ValidationRecorder(config),
+        config,
       )
       .catch((err: unknown) => ({ failed: (err as Error)?.message ?? String(err) }))
     const replayed = performance.now()

@@ -2,10 +2,10 @@ import type { Address, Hex, PublicClient } from 'viem'
 import { callSimulation, type SimulationCall } from '../../sim-call.js'
 import { nodeSaid } from '../probe.js'
 import { fetchPrestate, SIMULATION_SENDER, sameOutcome } from './node-calls.js'
-import { blockContext, ReplayEngine } from './replay.js'
+import { blockContext, ReplayEngine, type ReplayRules } from './replay.js'
 
 export type NativeSupport =
-  | { ok: true; engine: ReplayEngine; hardfork: string }
+  | { ok: true; engine: ReplayEngine; hardfork: string; rules: ReplayRules }
   | { ok: false; reason: string }
 
 /** Hardforks the replay can run, newest first: the first that reproduces the node is taken. */
@@ -54,10 +54,11 @@ export async function probeNativeSupport(client: PublicClient, chainId?: number)
     const context = blockContext(block)
     const replayCall = { from: SIMULATION_SENDER, to: PROBE_ADDRESS, data: '0x' as Hex, gas: 1_000_000n }
     for (const hardfork of REPLAY_HARDFORKS) {
-      const engine = await ReplayEngine.create({ chainId: chain, hardfork })
+      const rules = { chainId: chain, hardfork }
+      const engine = await ReplayEngine.create(rules)
       const r = await engine.outcome({ ...replayCall, stateOverride: call.stateOverride }, prestate, context)
       if (r.error === null && sameOutcome(node, { ok: true, data: r.output }))
-        return { ok: true, engine, hardfork }
+        return { ok: true, engine, hardfork, rules }
     }
     return {
       ok: false,

@@ -4,11 +4,13 @@ import { SimpleStateManager } from '@ethereumjs/statemanager'
 import { bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/util'
 import type { Address, Block, Hex } from 'viem'
 import type { StateOverrideSet } from '../../types.js'
+import type { TracerConfig } from '../js-source.js'
 import type { RawTrace } from '../raw.js'
 import { fastEcrecover } from './ecrecover.js'
-import type { ValidationRecorder } from './recorder.js'
+import { ValidationRecorder } from './recorder.js'
 import { cacheJumpAnalysis, fastEipLookup, installTap, type ReplayTap } from './replay-hooks.js'
 import { CodeCache, loadState, type Prestate, type StartingState, startingState } from './replay-state.js'
+import type { Replayer } from './replayer.js'
 
 /** The block a call runs in, as eth_call at a block number sees it: that block's own header. */
 export interface BlockContext {
@@ -64,7 +66,7 @@ export interface ReplayOutcome {
  * Each replay empties the state, loads the call's pre-state, runs the call as eth_call would and
  * hands the recorder what the rules need; it returns the trace in the JS tracer's shape.
  */
-export class ReplayEngine {
+export class ReplayEngine implements Replayer {
   private readonly tap: ReplayTap
   private readonly codes = new CodeCache()
   private queue: Promise<unknown> = Promise.resolve()
@@ -103,18 +105,20 @@ export class ReplayEngine {
 
   /**
    * Runs one replay after those already queued (they share the EVM), from `start`: the pre-state
-   * with the call's own override applied (startingState).
+   * with the call's own override applied (startingState); `config` says what the recorder records.
    */
   replay(
     call: ReplayCall,
     start: StartingState,
     block: BlockContext,
-    recorder: ValidationRecorder,
+    config: TracerConfig,
   ): Promise<RawTrace> {
-    const run = this.queue.then(() => this.run(call, start, block, recorder))
+    const run = this.queue.then(() => this.run(call, start, block, new ValidationRecorder(config)))
     this.queue = run.catch(() => {})
     return run
   }
+
+  async close(): Promise<void> {}
 
   /** Runs a call with no recorder: the outcome only (the start-up probe). */
   outcome(call: ReplayCall, prestate: Prestate, block: BlockContext): Promise<ReplayOutcome> {
