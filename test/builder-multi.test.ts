@@ -28,6 +28,7 @@ describe(`conveyor node with ${SIGNERS} signers (anvil, 1 s blocks)`, () => {
   let chain: TestChain
   let run: Run | undefined
   let rpcUrl: string
+  let adminUrl: string
   const keys: Hex[] = Array.from({ length: SIGNERS }, () => generatePrivateKey())
   const signers: Address[] = keys.map((k) => privateKeyToAddress(k))
 
@@ -60,7 +61,9 @@ describe(`conveyor node with ${SIGNERS} signers (anvil, 1 s blocks)`, () => {
       '--log.level',
       'warn',
     ])
-    rpcUrl = (await run.ready(30_000)).rpcUrl as string
+    const ready = await run.ready(30_000)
+    rpcUrl = ready.rpcUrl as string
+    adminUrl = ready.adminUrl as string
   }, 90_000)
 
   afterAll(async () => {
@@ -155,6 +158,15 @@ describe(`conveyor node with ${SIGNERS} signers (anvil, 1 s blocks)`, () => {
       const nonces = txs.filter((t) => getAddress(t.from) === getAddress(s)).map((t) => t.nonce)
       expect(new Set(nonces).size).toBe(nonces.length)
     }
+
+    // The senders told the block share of their mined bundles: the cap on a bundle's gas limit that
+    // lets all four into a block is set, between a quarter of the block (bundles full to their
+    // limit) and the whole block (bundles using nothing), G / (1 + 3·used/limit).
+    const { gasLimit } = await chain.client.getBlock()
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text()
+    const share = Number(/^conveyor_proposer_block_share_gas (\d+)$/m.exec(metrics)?.[1])
+    expect(share).toBeGreaterThanOrEqual(Number(gasLimit) / SIGNERS)
+    expect(share).toBeLessThan(Number(gasLimit))
     expect(run!.child.exitCode).toBeNull()
   }, 240_000)
 })

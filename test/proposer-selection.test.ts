@@ -74,6 +74,28 @@ describe('candidate selection', () => {
     ])
   })
 
+  it('stops at the block-share cap on the transaction gas limit; the first op always goes', () => {
+    const ops = [poolOp(1), poolOp(2), poolOp(3)]
+    const share = (limit: bigint) => ({ limit, fixed: 30_000n, opTxGas: () => 100_000n })
+    const r = selectCandidates(ops, {
+      required,
+      maxBundleGas: 10_000_000n,
+      maxBundleSize: 128,
+      maxTxGas: share(250_000n),
+    })
+    expect(r.selected).toEqual([ops[0], ops[1]])
+    expect(r.skipped).toEqual([{ hash: ops[2]!.hash, reason: 'block_share' }])
+    // A share smaller than one op still lets one op through: a bundler that caps itself to nothing stalls.
+    const one = selectCandidates(ops, {
+      required,
+      maxBundleGas: 10_000_000n,
+      maxBundleSize: 128,
+      maxTxGas: share(1n),
+    })
+    expect(one.selected).toEqual([ops[0]])
+    expect(one.skipped.map((s) => s.reason)).toEqual(['block_share', 'block_share'])
+  })
+
   it('takes one op per sender, its lowest nonce, even when a later nonce pays more', () => {
     const later = poolOp(7, { nonce: 1n, maxPriorityFeePerGas: 9n, maxFeePerGas: 30n })
     const first = poolOp(7, { nonce: 0n })

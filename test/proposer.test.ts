@@ -1,5 +1,6 @@
 import { type Address, getAddress, type Hash, pad } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BlockShare } from '../src/builder/block-share.js'
 import { bundleOps as opsOf } from '../src/builder/bundle.js'
 import { chainSpecFor } from '../src/chain/chain-spec.js'
 import type { EntryPointVersion } from '../src/chain/entrypoint.js'
@@ -93,6 +94,41 @@ describe.each(versions)('bundle proposer on anvil (%s)', (version) => {
         .sort(),
     ).toEqual([...left].sort())
     expect((await rig.send(second.bundle)).events.every((e) => e.success)).toBe(true)
+  })
+
+  it('block share: once bundles are mined, a bundle stays within its share of the block; the rest go next', async () => {
+    // Many senders (200) make the share small enough to bite with a few ops: 30M / (1 + 199·used/limit).
+    const share = new BlockShare(200)
+    await freshRig({ blockShare: share })
+    const first = await admit(1)
+    const p0 = await rig.proposer.propose({ entryPoint, signer: rig.bundler.address, shardIndex: 0 })
+    if (p0.kind !== 'bundle') throw new Error(`expected a bundle, got ${p0.reason}`)
+    expect(opsOf(p0.bundle).map((c) => c.hash)).toEqual(first) // no bundle mined yet: no cap
+    const sent = await rig.send(p0.bundle)
+    const receipt = await chain.client.getTransactionReceipt({ hash: sent.hash })
+    share.record(p0.bundle.tx.gas, receipt.gasUsed)
+    const { gasLimit } = await chain.client.getBlock()
+    const cap = share.cap(gasLimit) as bigint
+    await waitFor(async () => !(await inPool(first[0]!)))
+
+    const hashes = await admit(4)
+    const mined: Hash[] = []
+    for (let round = 0; round < 4 && mined.length < hashes.length; round++) {
+      const p = await rig.proposer.propose({ entryPoint, signer: rig.bundler.address, shardIndex: 0 })
+      if (p.kind !== 'bundle') throw new Error(`expected a bundle, got ${p.reason}`)
+      const included = opsOf(p.bundle).map((c) => c.hash)
+      const left = hashes.length - mined.length
+      if (left > 1) {
+        expect(included.length).toBeLessThan(left) // the share bit
+        expect(p.skipped.filter((s) => s.reason === 'block_share').length).toBe(left - included.length)
+      }
+      if (included.length > 1) expect(p.bundle.tx.gas).toBeLessThanOrEqual(cap)
+      const r = await rig.send(p.bundle)
+      expect(r.events.every((e) => e.success)).toBe(true)
+      mined.push(...included)
+      await waitFor(async () => !(await inPool(included[0]!)))
+    }
+    expect(mined.sort()).toEqual([...hashes].sort()) // every op went, over several bundles
   })
 
   it('second simulation: an op whose account owner changed after admission leaves the bundle and the pool, and the account is penalized', async () => {

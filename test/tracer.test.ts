@@ -141,7 +141,9 @@ describe('probe and modes', () => {
   it('--unsafe skips the tracer and warns once, loudly, without probing', async () => {
     const { lines, logger } = capture()
     const mode = await createValidationMode({ unsafe: true, client: noTracerClient, logger })
-    expect(mode).toEqual({})
+    expect(mode.tracer).toBeUndefined()
+    expect(mode.ruleChecker).toBeUndefined()
+    expect(mode.replayWorker).toBeUndefined()
     const warns = lines.filter((l) => l.level === 40)
     expect(warns).toHaveLength(1)
     expect(warns[0]?.msg).toMatch(/UNSAFE MODE.*NOT checked: banned opcodes/)

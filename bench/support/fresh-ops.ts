@@ -4,12 +4,12 @@ import type { UserOperation } from '../../src/chain/userop.js'
 import {
   DUMMY_SIGNATURE,
   executeCallData,
-  newOwner,
   SENDER_FUNDING,
   simpleAccountAddress,
 } from '../../test/harness/account.js'
 import type { TestChain } from '../../test/harness/chain.js'
 import { type BuiltOp, finishLoadOp, type OpGas } from '../../test/support/bundler-load.js'
+import { fastOwner } from '../../test/support/fast-owner.js'
 
 /**
  * The first op of a brand-new SimpleAccount (factory and factoryData set, nonce 0), its counterfactual
@@ -23,7 +23,7 @@ export async function freshAccountOp(
   fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint },
   sign = true,
 ): Promise<BuiltOp> {
-  const owner = newOwner()
+  const owner = fastOwner()
   const sender = await simpleAccountAddress(chain, version, owner.address)
   await chain.client.request({
     method: 'anvil_setBalance' as never,

@@ -11,6 +11,7 @@ import type { RpcServer } from '../rpc/server.js'
 import type { Validator } from '../sim/types.js'
 import { invalidParams } from '../util/errors.js'
 import type { Logger } from '../util/log.js'
+import { BlockShare } from './block-share.js'
 import type { OpClaims } from './claims.js'
 import type { BundleResult, BundlingMode } from './machine/types.js'
 import { BundleProposer, DEFAULT_PROPOSER_SETTINGS } from './proposer.js'
@@ -87,6 +88,8 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
     if (!ctx.signers) await signers.close()
     throw err
   })
+  // The block space this process's senders share (one sender: no cap).
+  const blockShare = new BlockShare(cfg.num_signers)
   const proposer = new BundleProposer({
     pool: ctx.pool,
     daGas: ctx.daGas,
@@ -106,6 +109,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
     },
     logger: log.child({ part: 'proposer' }),
     metrics: proposerMetrics(ctx.registry),
+    blockShare,
   })
   const metrics = new SenderMetrics(ctx.registry)
   const balances = new BalanceMonitor({ registry: ctx.registry, logger: log })
@@ -136,6 +140,7 @@ export async function startBuilder(ctx: BuilderContext): Promise<Builder> {
         logger: log,
         metrics,
         balances,
+        blockShare,
         onStatus: ctx.onSenderStatus,
       }),
   )

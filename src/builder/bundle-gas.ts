@@ -46,12 +46,14 @@ export function bundleGas(
   return bundleGasLimit(
     ops.map((c) => c.op),
     data,
-    (op) => {
-      const c = byOp.get(op) as PoolOp
-      const full = ep.gas.executionGas(op, c.validation.paymasterContext)
-      if (mode === 'declared') return full
-      const declared = ep.gas.verificationGas(op)
-      return full - declared + validationReserve(declared, c.validation.preOpGas, op.preVerificationGas)
-    },
+    (op) => opGasReserve(ep, byOp.get(op) as PoolOp, mode),
   )
+}
+
+/** One op's share of the bundle's gas limit (its calldata aside): execution limits, validation by `mode`. */
+export function opGasReserve(ep: EntryPointModule, c: PoolOp, mode: BundleValidationGas): bigint {
+  const full = ep.gas.executionGas(c.op, c.validation.paymasterContext)
+  if (mode === 'declared') return full
+  const declared = ep.gas.verificationGas(c.op)
+  return full - declared + validationReserve(declared, c.validation.preOpGas, c.op.preVerificationGas)
 }

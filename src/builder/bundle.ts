@@ -36,6 +36,8 @@ export interface Bundle {
 export type SkipReason =
   | 'fee_too_low'
   | 'gas_cap'
+  /** The bundle's gas limit reached its share of the block (BlockShare): it waits for the next bundle. */
+  | 'block_share'
   | 'sender_in_bundle'
   | 'touches_other_sender'
   | 'paymaster_deposit'

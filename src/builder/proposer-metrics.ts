@@ -1,9 +1,10 @@
-import { Counter, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
 export interface ProposerMetrics {
   skipped: Counter<'reason'>
   rejected: Counter<'reason'>
   bundleOps: Histogram
+  blockShareGas: Gauge
 }
 
 export function proposerMetrics(registry?: Registry): ProposerMetrics {
@@ -25,6 +26,11 @@ export function proposerMetrics(registry?: Registry): ProposerMetrics {
       name: 'conveyor_proposer_bundle_ops',
       help: 'Ops per proposed bundle',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers,
+    }),
+    blockShareGas: new Gauge({
+      name: 'conveyor_proposer_block_share_gas',
+      help: "The cap on a bundle's gas limit that lets every sender's bundle into one block (0: none yet)",
       registers,
     }),
   }

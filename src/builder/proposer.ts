@@ -5,6 +5,7 @@ import { authorizationGas } from '../chain/eip7702.js'
 import { entryPointFor } from '../chain/entrypoint/registry.js'
 import type { EntryPointModule } from '../chain/entrypoint/types.js'
 import { bundleFees, type Fees, type PriorityFeeMode, requiredOpFees } from '../chain/fee-math.js'
+import { BUNDLE_FIXED_OVERHEAD_GAS, TX_INTRINSIC_GAS } from '../chain/gas.js'
 import type { Pool, PoolOp } from '../pool/types.js'
 import { HeadReads } from '../sim/head-reads.js'
 import type { ValidationResult, Validator } from '../sim/types.js'
@@ -12,9 +13,10 @@ import { RpcError } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import { Aggregation } from './aggregation.js'
 import { authorizationList, recheckAuthorizations } from './authorizations.js'
+import type { BlockShare } from './block-share.js'
 import type { Bundle, NoBundleReason, Proposal } from './bundle.js'
 import { checkBundle } from './bundle-check.js'
-import type { BundleValidationGas } from './bundle-gas.js'
+import { type BundleValidationGas, opGasReserve } from './bundle-gas.js'
 import type { OpClaims } from './claims.js'
 import { bundleL1Cost, opsCoveringL1Fee } from './l1-fee.js'
 import { ProposalRecorder } from './proposal-report.js'
@@ -40,6 +42,9 @@ export interface ProposerSettings {
   /** The validation share of a bundle's gas limit: simulated use with a margin, or the declared limits. */
   validationGas: BundleValidationGas
 }
+
+/** A bundle transaction's gas without ops: intrinsic, handleOps' own overhead, its fixed calldata. */
+const BUNDLE_TX_FIXED_GAS = TX_INTRINSIC_GAS + BUNDLE_FIXED_OVERHEAD_GAS + 16n * 400n
 
 export const DEFAULT_PROPOSER_SETTINGS: ProposerSettings = {
   maxBundleSize: 128,
@@ -77,6 +82,8 @@ export interface ProposerDeps {
   settings: ProposerSettings
   logger?: Logger
   metrics?: ProposerMetrics
+  /** The block space this process's senders share: caps a bundle's gas limit (none: no cap). */
+  blockShare?: BlockShare
 }
 
 /**
@@ -163,15 +170,24 @@ export class BundleProposer {
     // Read now, used after the second simulation: under load each node call waits its turn.
     const balance = client.getBalance({ address: req.signer })
     balance.catch(() => undefined) // awaited below; a failure must not be unhandled before then
+    const blockGasLimit = await this.blockGasLimit(est.blockNumber)
+    const opBytes = (c: PoolOp) => size(ep.encodedOpForCalldata(c.op))
+    const shareCap = this.deps.blockShare?.cap(blockGasLimit)
+    if (shareCap !== undefined) this.metrics.blockShareGas.set(Number(shareCap))
     const picked = selectCandidates(candidates, {
       required,
-      maxBundleGas: await this.maxBundleGas(est.blockNumber),
+      maxBundleGas: this.maxBundleGas(blockGasLimit),
       maxBundleSize: settings.maxBundleSize,
       opGas,
-      maxBundleBytes: {
-        limit: this.deps.chainSpec.maxTransactionSizeBytes,
-        opBytes: (c) => size(ep.encodedOpForCalldata(c.op)),
-      },
+      maxBundleBytes: { limit: this.deps.chainSpec.maxTransactionSizeBytes, opBytes },
+      // Calldata priced as all non-zero bytes: the cap holds whatever the ops' bytes are.
+      ...(shareCap !== undefined && {
+        maxTxGas: {
+          limit: shareCap,
+          fixed: BUNDLE_TX_FIXED_GAS,
+          opTxGas: (c: PoolOp) => opGasReserve(ep, c, settings.validationGas) + 16n * BigInt(opBytes(c)),
+        },
+      }),
     })
     recorder.skip(picked.skipped)
     // The L1 fee share is re-checked at this block: ops that no longer cover it wait in the pool.
@@ -273,14 +289,17 @@ export class BundleProposer {
     return { kind: 'bundle', bundle, ...report }
   }
 
-  private async maxBundleGas(blockNumber: bigint): Promise<bigint> {
-    if (this.deps.settings.maxBundleGas !== undefined) return this.deps.settings.maxBundleGas
+  /** The chain spec's block gas limit, else the block's own. */
+  private async blockGasLimit(blockNumber: bigint): Promise<bigint> {
     const { blockGasLimit } = this.deps.chainSpec
-    const gasLimit =
-      blockGasLimit !== undefined && blockGasLimit > 0n
-        ? blockGasLimit
-        : (await this.blocks.block(blockNumber)).gasLimit
-    const ninety = (gasLimit * 9n) / 10n
+    return blockGasLimit !== undefined && blockGasLimit > 0n
+      ? blockGasLimit
+      : (await this.blocks.block(blockNumber)).gasLimit
+  }
+
+  private maxBundleGas(blockGasLimit: bigint): bigint {
+    if (this.deps.settings.maxBundleGas !== undefined) return this.deps.settings.maxBundleGas
+    const ninety = (blockGasLimit * 9n) / 10n
     return ninety < this.deps.chainSpec.maxTransactionGas ? ninety : this.deps.chainSpec.maxTransactionGas
   }
 

@@ -15,6 +15,11 @@ export interface CandidateLimits {
   opGas?: (c: PoolOp) => bigint
   /** The chain's largest transaction (bytes) and each op's bytes in the bundle's calldata. */
   maxBundleBytes?: { limit: number; opBytes: (c: PoolOp) => number }
+  /**
+   * A cap on the bundle transaction's gas limit (BlockShare): the limit, what the transaction holds
+   * without ops, and each op's share (its reserve and calldata). The first op always fits.
+   */
+  maxTxGas?: { limit: bigint; fixed: bigint; opTxGas: (c: PoolOp) => bigint }
 }
 
 /** handleOps' fixed calldata and the transaction envelope around it, with room to spare. */
@@ -27,7 +32,8 @@ const packedOpGas = (c: PoolOp) => opMaxGas(c.op)
  * Chooses the bundle's candidates from the pool's best-first list (pure). One op per sender (its
  * lowest nonce: a later nonce cannot run before it); ops under the required fees are skipped with
  * all later ops of their sender; the first op that would cross the gas cap is skipped with every op
- * after it, as the seed says — skipped ops stay in the pool.
+ * after it, as the seed says, and likewise at the block-share cap on the transaction's gas limit —
+ * skipped ops stay in the pool.
  */
 export function selectCandidates(
   candidates: PoolOp[],
@@ -42,11 +48,12 @@ export function selectCandidates(
 
   const selected: PoolOp[] = []
   let gas = 0n
+  let txGas = limits.maxTxGas?.fixed ?? 0n
   let bytes = BUNDLE_FIXED_BYTES
-  let capped = false
+  let capped: 'gas_cap' | 'block_share' | undefined
   for (const c of candidates) {
     if (capped) {
-      skipped.push({ hash: c.hash, reason: 'gas_cap' })
+      skipped.push({ hash: c.hash, reason: capped })
       continue
     }
     if (c.op.nonce !== lowestNonce.get(c.op.sender)) {
@@ -66,8 +73,14 @@ export function selectCandidates(
     }
     const opGas = (limits.opGas ?? packedOpGas)(c)
     if (gas + opGas > limits.maxBundleGas) {
-      capped = true
-      skipped.push({ hash: c.hash, reason: 'gas_cap' })
+      capped = 'gas_cap'
+      skipped.push({ hash: c.hash, reason: capped })
+      continue
+    }
+    const opTxGas = limits.maxTxGas?.opTxGas(c) ?? 0n
+    if (limits.maxTxGas && selected.length > 0 && txGas + opTxGas > limits.maxTxGas.limit) {
+      capped = 'block_share'
+      skipped.push({ hash: c.hash, reason: capped })
       continue
     }
     const size = limits.maxBundleBytes?.opBytes(c) ?? 0
@@ -76,6 +89,7 @@ export function selectCandidates(
       continue
     }
     gas += opGas
+    txGas += opTxGas
     bytes += size
     selected.push(c)
   }

@@ -1,8 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import type { Address, PublicClient } from 'viem'
+import type { Address, Hash, PublicClient } from 'viem'
 import type { Pool } from '../pool/types.js'
 import { errorMessage } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
+import type { BlockShare } from './block-share.js'
 import type { Bundle, Proposal } from './bundle.js'
 import type { ClaimedSender, OpClaims } from './claims.js'
 import { rejectChangedOps } from './condition.js'
@@ -35,6 +36,9 @@ export interface BundleSenderSettings extends MachineSettings {
   mode: BundlingMode
 }
 
+/** Sent bundles remembered for their gas limit: more than one nonce's replacements ever hold. */
+const MAX_SENT_GAS = 64
+
 export interface BundleSenderDeps {
   index: number
   chainId: number
@@ -53,6 +57,8 @@ export interface BundleSenderDeps {
   onStatus?: (status: SenderStatus) => void
   /** Sender claims across processes sharing the pool (see claims.ts). */
   claims?: OpClaims
+  /** The block space this process's senders share: told each mined bundle's gas limit and use. */
+  blockShare?: BlockShare
 }
 
 /** What the driver holds for one signer lease. */
@@ -86,6 +92,8 @@ export class BundleSender {
   /** Senders of the bundles sent at the current nonce: their claims are held until it settles. */
   private inFlight: ClaimedSender[] = []
   private retained = ''
+  /** Gas limits of the bundles sent and not yet seen mined, by hash (for the block share). */
+  private readonly sentGas = new Map<Hash, bigint>()
   private readonly log: Logger
   private readonly metrics: SenderMetrics
 
@@ -245,6 +253,7 @@ export class BundleSender {
         const update = head.addressUpdates.find((u) => u.address.toLowerCase() === address.toLowerCase())
         if (update) this.deps.balances?.record(address, update.balance)
         const receipts = update ? await tracker.receipts(update.minedTxHashes) : []
+        for (const r of receipts) this.minedGas(r.hash, r.gasUsed)
         this.push({ kind: 'newHead', blockNumber: head.blockNumber, update, receipts })
       }
     } catch (err) {
@@ -283,6 +292,8 @@ export class BundleSender {
         const sent = bundle
           ? submitBundle(run.submission, run.lease.signer, bundle, effect)
           : Promise.reject(new Error('no proposed bundle to send'))
+        if (bundle && this.deps.blockShare)
+          sent.then((ev) => this.sentBundle(ev, bundle.tx.gas)).catch(() => undefined)
         this.answer(sent, (message) => ({
           kind: 'sendResult',
           result: { kind: 'error', error: 'rejected', message },
@@ -330,6 +341,19 @@ export class BundleSender {
         this.metrics.observe(effect.name, this.deps.index, effect.value)
         return
     }
+  }
+
+  private sentBundle(ev: SenderEvent, gas: bigint): void {
+    if (ev.kind !== 'sendResult' || !ev.hash) return
+    if (this.sentGas.size >= MAX_SENT_GAS) this.sentGas.clear() // replaced or dropped txs never mine
+    this.sentGas.set(ev.hash, gas)
+  }
+
+  private minedGas(hash: Hash, used: bigint | undefined): void {
+    const limit = this.sentGas.get(hash)
+    if (limit === undefined || used === undefined) return
+    this.sentGas.delete(hash)
+    this.deps.blockShare?.record(limit, used)
   }
 
   /**

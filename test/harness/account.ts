@@ -72,7 +72,15 @@ export async function signUserOp(
   op: UserOperation,
   owner: PrivateKeyAccount,
 ): Promise<Hex> {
-  const hash = userOpHash(op, chain.deployment.entryPoints[version], chain.chainId, version)
+  return signOpHash(
+    version,
+    userOpHash(op, chain.deployment.entryPoints[version], chain.chainId, version),
+    owner,
+  )
+}
+
+/** signUserOp for an op whose hash is already known. */
+export function signOpHash(version: EntryPointVersion, hash: Hex, owner: PrivateKeyAccount): Promise<Hex> {
   return SIMPLE_ACCOUNT_SIGNS_MESSAGE[version]
     ? owner.signMessage({ message: { raw: hash } })
     : owner.sign({ hash })

@@ -8,6 +8,7 @@ import {
   parseEventLogs,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import type { BlockShare } from '../../src/builder/block-share.js'
 import type { Bundle } from '../../src/builder/bundle.js'
 import {
   BundleProposer,
@@ -47,6 +48,7 @@ export async function startBuilderRig(
     pool?: Partial<PoolSettingsInput>
     /** The node the proposer talks to (a tap in front of the chain, say); default the chain's. */
     proposerClient?: PublicClient
+    blockShare?: BlockShare
   } = {},
 ): Promise<BuilderRig> {
   const chainSpec = chainSpecFor(chain.chainId)
@@ -66,6 +68,7 @@ export async function startBuilderRig(
     client,
     chainSpec,
     settings: { ...DEFAULT_PROPOSER_SETTINGS, ...opts.proposer },
+    blockShare: opts.blockShare,
   })
   const bundler = privateKeyToAccount(`0x${'b0'.repeat(31)}01`)
   await chain.client.request({
