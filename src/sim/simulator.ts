@@ -109,7 +109,16 @@ export class Simulator implements Validator {
     if (this.deps.tracer) {
       // The trace runs alongside the prechecks' reads (it shares their block read): one round trip
       // less per admission. A precheck rejection still comes first.
-      const tracing = this.deps.tracer.trace(call, { reads, ...opts.hints })
+      // A source that confirms against the node takes the outcome from the admissions' joined
+      // eth_call (the simulation bytecode crosses the wire once per moment, not once per op).
+      const joined =
+        this.deps.tracer.usesNodeOutcome && !opts.hints?.nodeOutcome ? this.calls.run(ep, call) : undefined
+      joined?.catch(() => {}) // awaited by the tracer
+      const tracing = this.deps.tracer.trace(call, {
+        reads,
+        ...(joined && { nodeOutcome: joined }),
+        ...opts.hints,
+      })
       tracing.catch(() => {})
       const sim = await preparing
       const trace = await tracing

@@ -80,7 +80,7 @@ export interface TraceOptions {
    * The node's own outcome of this very call when the caller already has it (the bundle's batched
    * re-simulation): a source that confirms against the node need not call again.
    */
-  nodeOutcome?: CallOutcome
+  nodeOutcome?: CallOutcome | Promise<CallOutcome>
   /**
    * The state at the block of every account and slot this call reads, when the caller has it (the
    * union pre-state of the bundle's batched call): a source that replays need not ask again.
