@@ -133,6 +133,28 @@ async function fill(pool: AnyPool, n: number, inFlight = 1): Promise<number> {
   return performance.now() - t0
 }
 
+/** PINGs Redis on its own connection until stopped; resolves with the longest round trip (ms). */
+function pingWhile(redis: { duplicate(): { ping(): Promise<string>; quit(): Promise<string> } }) {
+  const conn = redis.duplicate()
+  let running = true
+  let longest = 0
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now()
+      await conn.ping()
+      longest = Math.max(longest, performance.now() - t0)
+    }
+  })()
+  return {
+    stop: async () => {
+      running = false
+      await loop
+      await conn.quit()
+      return longest
+    },
+  }
+}
+
 async function getOpsLatency(pool: AnyPool, shards: number, rounds: number) {
   const times: number[] = []
   for (let r = 0; r < rounds; r++) {
@@ -174,10 +196,13 @@ async function offline(backend: Backend, size: number, shards: number, inFlight 
   const t0 = performance.now()
   await pool.processBlock(block(22_500_000_000n))
   const stepMs = performance.now() - t0
-  // A jump across every op's headroom: the worst case, every op changes group.
+  // A jump across every op's headroom: the worst case, every op changes group. On Redis, another
+  // client's PING meanwhile shows how long the scripts hold the server.
+  const held = backend === 'redis' ? pingWhile((pool as RedisPool).redis) : undefined
   const t1 = performance.now()
   await pool.processBlock(block(100_000_000_000n))
   const jumpMs = performance.now() - t1
+  const heldMs = await held?.stop()
   const atBase100 = await getOpsLatency(pool, shards, 1000)
   const fmt = (x: number) => x.toFixed(3)
   console.log(
@@ -194,7 +219,11 @@ async function offline(backend: Backend, size: number, shards: number, inFlight 
       atBase100.median,
     )} ms, p99 ${fmt(atBase100.p99)} ms`,
   )
-  console.log(`  base fee change: +12.5% ${stepMs.toFixed(1)} ms, jump past every op ${jumpMs.toFixed(1)} ms`)
+  console.log(
+    `  base fee change: +12.5% ${stepMs.toFixed(1)} ms, jump past every op ${jumpMs.toFixed(1)} ms${
+      heldMs === undefined ? '' : ` (another client's longest PING meanwhile: ${heldMs.toFixed(1)} ms)`
+    }`,
+  )
   await pool.clearMempool()
   await pool.stop()
 }

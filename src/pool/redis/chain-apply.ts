@@ -33,7 +33,10 @@ export async function applyBlock(
   ]
   for (let attempt = 0; attempt < 2; attempt++) {
     const reply = (await store.run('conveyorPoolApplyBlock', ...args)) as ApplyReply
-    if (reply === 'OK') return true
+    if (reply === 'OK') {
+      await store.finishBaseFee() // the script moved the first ops to the new base fee's groups
+      return true
+    }
     if (reply === 'DUP') return false
     log.info(
       { block: header.number, hash: header.hash, reply },

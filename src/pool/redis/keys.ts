@@ -13,7 +13,8 @@ import type { Address } from 'viem'
  *   <p>:m:q:<shard>:f ZSET  ops whose tip is maxFee − baseFee, score = maxFeePerGas
  *   <p>:m:hr          ZSET  every op by headroom (maxFee − prio), to move ops when the base fee moves
  *   <p>:m:auth        SET   userOpHashes carrying an EIP-7702 authorization
- *   <p>:m:base        STR   base fee the groups are split at
+ *   <p>:m:base        STR   base fee the groups are split at (on the way to m:basetarget)
+ *   <p>:m:basetarget  STR   the chain's latest base fee: ops move toward it a chunk per script
  *   <p>:m:seq         STR   arrival counter
  *   <p>:r:seen / :r:inc HASH address → opsSeen / opsIncluded; <p>:r:thr SET throttled addresses
  *   <p>:r:decay       STR   (with TTL) the hourly decay ran

@@ -23,8 +23,8 @@ end
  * hash (CONFLICT: the caller unwinds the other branch first) or whose parent is not the block applied
  * below it (STALE). ARGV: [2] number, [3] hash, [4] parent hash, [5] base fee, [6] window (blocks),
  * [7] mined ops JSON: {{h, s, n (64 hex), pm, info, hasOp}}.
- * Removes mined ops and the ops they made stale, stores receipts, bumps opsIncluded, moves the base
- * fee, keeps an undo record. Returns 'OK', 'DUP', 'CONFLICT' or 'STALE'.
+ * Removes mined ops and the ops they made stale, stores receipts, bumps opsIncluded, sets the base
+ * fee (the first MOVE_CHUNK ops change group here, the caller moves the rest), keeps an undo record. Returns 'OK', 'DUP', 'CONFLICT' or 'STALE'.
  */
 export const APPLY_BLOCK = `${PRELUDE}${PRUNE}
 local number, hash, parent = tonumber(ARGV[2]), ARGV[3], ARGV[4]
@@ -35,7 +35,8 @@ if cur then return 'CONFLICT' end
 local below = redis.call('HGET', key('c:blocks'), string.format('%.0f', number - 1))
 if below and below ~= parent then return 'STALE' end
 
-setBase(ARGV[5])
+-- The first ops toward the new base fee; the caller moves the rest (MOVE_BASE) after this script.
+setBase(ARGV[5], MOVE_CHUNK)
 local rec = {mined = {}, included = {}}
 for _, m in ipairs(cjson.decode(ARGV[7])) do
   local pooledMeta = redis.call('HGET', key('m:meta'), m.h)

@@ -103,9 +103,17 @@ end
 return n
 `
 
-/** ARGV[2]: the new base fee (decimal). Returns how many ops changed group. */
+/**
+ * ARGV[2]: the new base fee (decimal), ARGV[3]: the most ops to move in this call (default
+ * MOVE_CHUNK). Returns 1 when every op is in its group for it, else 0 (MOVE_BASE goes on).
+ */
 export const SET_BASE_FEE = `${PRELUDE}
-return setBase(ARGV[2])
+return setBase(ARGV[2], tonumber(ARGV[3] or MOVE_CHUNK))
+`
+
+/** Moves the next ops toward the target base fee; ARGV[2] as SET_BASE_FEE's ARGV[3]. Returns 1 when done. */
+export const MOVE_BASE = `${PRELUDE}
+return moveBase(tonumber(ARGV[2] or MOVE_CHUNK))
 `
 
 /**

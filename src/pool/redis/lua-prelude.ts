@@ -37,6 +37,8 @@ local function bump(field, addr, by)
 end
 
 local function baseFee() return tonumber(redis.call('GET', key('m:base')) or '0') end
+-- Ops moved between queues per script call when the base fee changes (the rest in later calls).
+local MOVE_CHUNK = 1000
 
 -- meta: s sender, n nonce (64 hex), sh shard, e entity keys, p prio, f maxFee, h headroom (decimal
 -- strings), b admitted at block, a carries an EIP-7702 authorization, m sort member, hm headroom member.
@@ -72,17 +74,56 @@ local function remove(hash)
   return {payload, metaStr}
 end
 
--- Moves the ops whose group flips between the old and the new base fee.
-local function setBase(newStr)
-  local old = baseFee()
-  local new = tonumber(newStr)
-  redis.call('SET', key('m:base'), newStr)
-  if new == old then return 0 end
-  local lo, hi = math.min(old, new), math.max(old, new)
-  local movers = redis.call('ZRANGEBYSCORE', key('m:hr'), lo, '(' .. hi)
-  for _, hm in ipairs(movers) do
+-- Moves ops whose group flips between the current boundary (m:base) and the target base fee
+-- (m:basetarget), about \`limit\` of them per call, never splitting one headroom value, and leaves
+-- m:base at how far it got. After every call, an op is in its shard's tip queue exactly when its
+-- headroom is at least m:base, so a reader between calls sees one consistent boundary; Redis is
+-- never held for a whole pool's worth of moves. Returns 1 when m:base has reached the target.
+local function moveBase(limit)
+  local targetStr = redis.call('GET', key('m:basetarget'))
+  if not targetStr then return 1 end
+  local oldStr = redis.call('GET', key('m:base')) or '0'
+  local old, new = tonumber(oldStr), tonumber(targetStr)
+  if new == old then
+    redis.call('SET', key('m:base'), targetStr)
+    return 1
+  end
+  local up = new > old
+  local hr = key('m:hr')
+  local got
+  if up then
+    got = redis.call('ZRANGEBYSCORE', hr, oldStr, '(' .. targetStr, 'WITHSCORES', 'LIMIT', 0, limit + 1)
+  else
+    got = redis.call('ZREVRANGEBYSCORE', hr, '(' .. oldStr, targetStr, 'WITHSCORES', 'LIMIT', 0, limit + 1)
+  end
+  local moved, boundary = {}, targetStr
+  if #got / 2 > limit then
+    -- Stop before the last headroom read (ops of one headroom move together); the boundary is
+    -- where the moved ops end: the first headroom left (up), the lowest headroom moved (down).
+    local lastStr = got[#got]
+    for i = 1, #got, 2 do
+      if got[i + 1] ~= lastStr then moved[#moved + 1] = got[i] end
+    end
+    if #moved == 0 then
+      -- Every op read has that one headroom: all of its ops move now.
+      moved = redis.call('ZRANGEBYSCORE', hr, lastStr, lastStr)
+      if up then
+        local nxt = redis.call('ZRANGEBYSCORE', hr, '(' .. lastStr, '(' .. targetStr, 'WITHSCORES', 'LIMIT', 0, 1)
+        boundary = nxt[2] or targetStr
+      else
+        boundary = lastStr
+      end
+    elseif up then
+      boundary = lastStr
+    else
+      boundary = got[2 * #moved]
+    end
+  else
+    for i = 1, #got, 2 do moved[#moved + 1] = got[i] end
+  end
+  for _, hm in ipairs(moved) do
     local sh, p, f, m = string.match(hm, '^(%d+)|([^|]*)|([^|]*)|(.*)$')
-    if new > old then
+    if up then
       redis.call('ZREM', key('m:q:' .. sh .. ':p'), m)
       redis.call('ZADD', key('m:q:' .. sh .. ':f'), f, m)
     else
@@ -90,6 +131,16 @@ local function setBase(newStr)
       redis.call('ZADD', key('m:q:' .. sh .. ':p'), p, m)
     end
   end
-  return #movers
+  redis.call('SET', key('m:base'), boundary)
+  if tonumber(boundary) == new then
+    redis.call('SET', key('m:base'), targetStr)
+    return 1
+  end
+  return 0
+end
+-- Sets the target base fee and makes the first moves toward it.
+local function setBase(newStr, limit)
+  redis.call('SET', key('m:basetarget'), newStr)
+  return moveBase(limit)
 end
 `

@@ -7,13 +7,14 @@ import type { PoolOp } from '../types.js'
 import { decodePoolOp } from './codec.js'
 import { hashOfMember, k, nonceField, seqOfMember } from './keys.js'
 import { APPLY_BLOCK, UNWIND_BLOCK } from './lua-chain.js'
-import { ADMIT, REMOVE, REPUTATION, SET_BASE_FEE } from './lua-mempool.js'
+import { ADMIT, MOVE_BASE, REMOVE, REPUTATION, SET_BASE_FEE } from './lua-mempool.js'
 
 type Script = (prefix: string, ...args: (string | number)[]) => Promise<unknown>
 export type PoolRedis = Redis & {
   conveyorPoolAdmit: Script
   conveyorPoolRemove: Script
   conveyorPoolBaseFee: Script
+  conveyorPoolMoveBase: Script
   conveyorPoolReputation: Script
   conveyorPoolApplyBlock: Script
   conveyorPoolUnwindBlock: Script
@@ -25,6 +26,7 @@ export function definePoolScripts(redis: Redis): PoolRedis {
     ['conveyorPoolAdmit', ADMIT],
     ['conveyorPoolRemove', REMOVE],
     ['conveyorPoolBaseFee', SET_BASE_FEE],
+    ['conveyorPoolMoveBase', MOVE_BASE],
     ['conveyorPoolReputation', REPUTATION],
     ['conveyorPoolApplyBlock', APPLY_BLOCK],
     ['conveyorPoolUnwindBlock', UNWIND_BLOCK],
@@ -126,8 +128,24 @@ export class EntryPointStore {
     return Number(await this.run('conveyorPoolRemove', ...hashes.map((h) => h.toLowerCase())))
   }
 
-  async setBaseFee(baseFee: bigint): Promise<void> {
-    await this.run('conveyorPoolBaseFee', baseFee.toString())
+  /**
+   * Sets the base fee and moves every op whose group flips, a chunk per script call (`chunk` ops,
+   * default the scripts' MOVE_CHUNK) so other clients' commands run in between.
+   */
+  async setBaseFee(baseFee: bigint, chunk?: number): Promise<void> {
+    const limit = chunk === undefined ? [] : [chunk]
+    if (Number(await this.run('conveyorPoolBaseFee', baseFee.toString(), ...limit)) === 1) return
+    await this.finishBaseFee(chunk)
+  }
+
+  /**
+   * Moves the remaining ops toward the latest target base fee (what APPLY_BLOCK or setBaseFee set),
+   * until every op is in its group for it. Each call moves at least one headroom's ops, so this ends;
+   * a newer target set meanwhile by another process is where the moves then go.
+   */
+  async finishBaseFee(chunk?: number): Promise<void> {
+    const limit = chunk === undefined ? [] : [chunk]
+    while (Number(await this.run('conveyorPoolMoveBase', ...limit)) !== 1) {}
   }
 
   /** Up to `max` ops of one shard, best tip first, ties by arrival: a merge of the shard's two queues. */
