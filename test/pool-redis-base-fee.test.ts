@@ -4,7 +4,8 @@ import { ENTRY_POINTS } from '../src/chain/entrypoint.js'
 import type { UserOperation } from '../src/chain/userop.js'
 import type { RedisPool } from '../src/pool/redis/redis-pool.js'
 import type { EntryPointStore } from '../src/pool/redis/store.js'
-import type { ValidationResult, Validator } from '../src/sim/types.js'
+import type { Validator } from '../src/sim/types.js'
+import { admittedValidation, unstaked } from './support/fake-validation.js'
 import { makePool, usePoolBackend } from './support/pool-backends.js'
 
 // A base fee change moves ops between each shard's tip queue and fee queue in chunks (a script
@@ -14,23 +15,7 @@ import { makePool, usePoolBackend } from './support/pool-backends.js'
 
 const EP = ENTRY_POINTS['v0.7'].address
 const admitAll: Validator = {
-  async validate(): Promise<ValidationResult> {
-    const none = { address: EP, stake: 0n, unstakeDelaySec: 0n, isStaked: false }
-    return {
-      preOpGas: 0n,
-      prefund: 0n,
-      validAfter: 0n,
-      validUntil: 0n,
-      accountSigFailed: false,
-      paymasterSigFailed: false,
-      paymasterContext: '0x',
-      sender: none,
-      blockNumber: 1n,
-      blockHash: pad('0x01', { size: 32 }),
-      codeHashes: {},
-      accessedStorage: {},
-    } as ValidationResult
-  },
+  validate: async (_ep, op) => admittedValidation(unstaked(op.sender)),
 }
 const offline = { request: async () => [] } as never
 

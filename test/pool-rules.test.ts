@@ -16,6 +16,7 @@ import type { PoolSettingsInput } from '../src/pool/settings.js'
 import { shardOf } from '../src/pool/shard.js'
 import type { StakeInfo, ValidationResult, Validator } from '../src/sim/types.js'
 import { RpcCode, RpcError } from '../src/util/errors.js'
+import { admittedValidation } from './support/fake-validation.js'
 import { makePool, POOL_BACKENDS, usePoolBackend } from './support/pool-backends.js'
 
 // Pure mempool rules: a plain fake Validator (admits everything, reports stake from a set) and a
@@ -34,22 +35,10 @@ class FakeValidator implements Validator {
   calls = 0
   async validate(_ep: Address, op: UserOperation): Promise<ValidationResult> {
     this.calls++
-    return {
-      preOpGas: 0n,
-      prefund: 0n,
-      validAfter: 0n,
-      validUntil: 0n,
-      accountSigFailed: false,
-      paymasterSigFailed: false,
-      paymasterContext: '0x',
-      sender: stake(op.sender, this.staked),
+    return admittedValidation(stake(op.sender, this.staked), {
       factory: op.factory ? stake(op.factory, this.staked) : undefined,
       paymaster: op.paymaster ? stake(op.paymaster, this.staked) : undefined,
-      blockNumber: 1n,
-      blockHash: pad('0x01', { size: 32 }),
-      codeHashes: {},
-      accessedStorage: {},
-    }
+    })
   }
 }
 

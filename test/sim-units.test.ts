@@ -12,6 +12,7 @@ import { withSimulationCode } from '../src/sim/sim-call.js'
 import type { ValidationResult } from '../src/sim/types.js'
 import { intersectTimeRanges, parseValidationData } from '../src/sim/validation-data.js'
 import { RpcCode } from '../src/util/errors.js'
+import { admittedValidation, unstaked } from './support/fake-validation.js'
 
 const spec = chainSpecFor(31337)
 const errors = parseAbi([
@@ -93,26 +94,8 @@ describe('rejection mapping', () => {
     expect(rejectionForRevert('0x').code).toBe(RpcCode.RejectedByEpOrAccount)
   })
 
-  const result = (over: Partial<ValidationResult>): ValidationResult => ({
-    preOpGas: 0n,
-    prefund: 0n,
-    validAfter: 0n,
-    validUntil: 0n,
-    accountSigFailed: false,
-    paymasterSigFailed: false,
-    paymasterContext: '0x',
-    sender: {
-      address: '0x1111111111111111111111111111111111111111',
-      stake: 0n,
-      unstakeDelaySec: 0n,
-      isStaked: false,
-    },
-    blockNumber: 1n,
-    blockHash: `0x${'00'.repeat(32)}`,
-    codeHashes: {},
-    accessedStorage: {},
-    ...over,
-  })
+  const result = (over: Partial<ValidationResult>): ValidationResult =>
+    admittedValidation(unstaked('0x1111111111111111111111111111111111111111'), over)
   const s = { validUntilMarginSec: 30n, supportedAggregators: [] as string[] }
 
   it('time range edges: exactly now+30 passes, now+29 fails, validAfter == now passes', () => {
