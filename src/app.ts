@@ -89,7 +89,7 @@ export async function startApp(ctx: AppContext): Promise<App> {
     stops.push({ name: 'validation replays', stop: () => mode.close() })
     const tracer = mode.tracer && meterTracer(mode.tracer, registry)
     const simulator = meterValidator(
-      new Simulator({ client, settings: simSettings, ...mode, tracer }),
+      new Simulator({ client, settings: simSettings, ruleChecker: mode.ruleChecker, tracer }),
       registry,
     )
     const poolOptions = {

@@ -33,4 +33,15 @@ describe('block share of N senders', () => {
     for (let i = 0; i < 16; i++) share.record(10_000_000n, 5_000_000n)
     expect(share.cap(G)).toBe((G * 10n) / 15n)
   })
+
+  it('counts a mined transaction only when it is a bundle it was told was sent, once', () => {
+    const share = new BlockShare(2)
+    share.mined('0xaa', 5_000_000n) // not a bundle of ours (a cancellation, say)
+    expect(share.cap(G)).toBeUndefined()
+    share.sent('0xBB', 10_000_000n)
+    share.mined('0xbb', undefined) // no receipt gas: nothing learned, still remembered
+    expect(share.cap(G)).toBeUndefined()
+    share.mined('0xbb', 5_000_000n)
+    expect(share.cap(G)).toBe((G * 10n) / 15n)
+  })
 })

@@ -1,13 +1,14 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import type { Address, Hash, PublicClient } from 'viem'
+import type { Address, PublicClient } from 'viem'
 import type { Pool } from '../pool/types.js'
 import { errorMessage } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import type { BlockShare } from './block-share.js'
 import type { Bundle, Proposal } from './bundle.js'
-import type { ClaimedSender, OpClaims } from './claims.js'
+import type { OpClaims } from './claims.js'
 import { rejectChangedOps } from './condition.js'
 import { EntryPointRotation } from './entry-point-rotation.js'
+import { HeldClaims } from './held-claims.js'
 import { start, transition } from './machine/transition.js'
 import type {
   BundleResult,
@@ -35,9 +36,6 @@ export interface BundleSenderSettings extends MachineSettings {
   bundleMaxSendIntervalMillis: number
   mode: BundlingMode
 }
-
-/** Sent bundles remembered for their gas limit: more than one nonce's replacements ever hold. */
-const MAX_SENT_GAS = 64
 
 export interface BundleSenderDeps {
   index: number
@@ -89,11 +87,8 @@ export class BundleSender {
   private readonly abort = new AbortController()
   private running?: Promise<void>
   private readonly rotation: EntryPointRotation
-  /** Senders of the bundles sent at the current nonce: their claims are held until it settles. */
-  private inFlight: ClaimedSender[] = []
-  private retained = ''
-  /** Gas limits of the bundles sent and not yet seen mined, by hash (for the block share). */
-  private readonly sentGas = new Map<Hash, bigint>()
+  /** Sender claims across processes: held for the bundles sent at the current nonce. */
+  private readonly claims?: HeldClaims
   private readonly log: Logger
   private readonly metrics: SenderMetrics
 
@@ -102,6 +97,7 @@ export class BundleSender {
     this.log = (deps.logger ?? silentLogger).child({ sender: deps.index })
     this.metrics = deps.metrics ?? new SenderMetrics()
     this.rotation = new EntryPointRotation(deps.entryPoints, deps.proposer)
+    if (deps.claims) this.claims = new HeldClaims(deps.claims, this.log)
   }
 
   start(): void {
@@ -198,36 +194,14 @@ export class BundleSender {
     }
     if (!this.abort.signal.aborted) log.warn({ reason: String(lease.lost.reason) }, 'signer lease lost')
     await heads
-    this.inFlight = []
-    await this.deps.claims?.retain(address, []).catch(() => undefined) // expiry covers a failure
+    await this.claims?.release(address)
   }
 
   private apply(step: Step): void {
     this.state = step.state
     for (const effect of step.effects) this.perform(effect)
-    this.settleClaims()
+    if (this.run && this.state) this.claims?.settle(this.run.lease.signer.address, this.state)
     this.deps.onStatus?.(this.status())
-  }
-
-  /**
-   * Between proposals, claims are kept only for the senders of bundles sent at the current nonce,
-   * all released once it settles (mined, or nothing left out there at it). While a proposal or a
-   * send is under way its claims stay.
-   */
-  private settleClaims(): void {
-    const { claims } = this.deps
-    const s = this.state
-    const run = this.run
-    if (!claims || !s || !run) return
-    // Not while a send is under way: its bundle joined inFlight before the tracker records the tx.
-    if (s.tag === 'Building' && s.phase.kind !== 'idle') return
-    if (s.ctx.tracking.txs.length === 0) this.inFlight = []
-    const key = this.inFlight.map((c) => `${c.entryPoint}|${c.sender}`).join(',')
-    if (key === this.retained) return
-    this.retained = key
-    claims
-      .retain(run.lease.signer.address, this.inFlight)
-      .catch((err) => this.log.warn({ err: errorMessage(err) }, 'releasing sender claims failed'))
   }
 
   private push(ev: SenderEvent): void {
@@ -253,7 +227,7 @@ export class BundleSender {
         const update = head.addressUpdates.find((u) => u.address.toLowerCase() === address.toLowerCase())
         if (update) this.deps.balances?.record(address, update.balance)
         const receipts = update ? await tracker.receipts(update.minedTxHashes) : []
-        for (const r of receipts) this.minedGas(r.hash, r.gasUsed)
+        for (const r of receipts) this.deps.blockShare?.mined(r.hash, r.gasUsed)
         this.push({ kind: 'newHead', blockNumber: head.blockNumber, update, receipts })
       }
     } catch (err) {
@@ -288,12 +262,16 @@ export class BundleSender {
         return
       case 'send': {
         const bundle = this.bundle
-        if (bundle) this.holdClaims(bundle)
+        if (bundle) this.claims?.hold(bundle)
         const sent = bundle
           ? submitBundle(run.submission, run.lease.signer, bundle, effect)
           : Promise.reject(new Error('no proposed bundle to send'))
-        if (bundle && this.deps.blockShare)
-          sent.then((ev) => this.sentBundle(ev, bundle.tx.gas)).catch(() => undefined)
+        if (bundle && this.deps.blockShare) {
+          const share = this.deps.blockShare
+          sent
+            .then((ev) => ev.kind === 'sendResult' && ev.hash && share.sent(ev.hash, bundle.tx.gas))
+            .catch(() => {})
+        }
         this.answer(sent, (message) => ({
           kind: 'sendResult',
           result: { kind: 'error', error: 'rejected', message },
@@ -343,19 +321,6 @@ export class BundleSender {
     }
   }
 
-  private sentBundle(ev: SenderEvent, gas: bigint): void {
-    if (ev.kind !== 'sendResult' || !ev.hash) return
-    if (this.sentGas.size >= MAX_SENT_GAS) this.sentGas.clear() // replaced or dropped txs never mine
-    this.sentGas.set(ev.hash, gas)
-  }
-
-  private minedGas(hash: Hash, used: bigint | undefined): void {
-    const limit = this.sentGas.get(hash)
-    if (limit === undefined || used === undefined) return
-    this.sentGas.delete(hash)
-    this.deps.blockShare?.record(limit, used)
-  }
-
   /**
    * The machine waits for exactly one answer per answer-bearing effect: an unexpected throw still
    * answers (as an error), so the machine never waits forever and the process never sees an
@@ -374,7 +339,7 @@ export class BundleSender {
   private async propose(run: Run, e: Extract<SenderEffect, { kind: 'propose' }>): Promise<SenderEvent> {
     const signer = run.lease.signer.address
     try {
-      this.retained = 'claims taken' // the proposal claimed its candidates: settle them next
+      this.claims?.proposing()
       const p = await this.rotation.propose({ signer, shardIndex: this.deps.index, feeFloor: e.feeFloor })
       this.bundle = p.bundle
       if (p.result.kind === 'none' && p.result.reason === 'insufficient_balance') {
@@ -384,17 +349,6 @@ export class BundleSender {
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'proposal failed')
       return { kind: 'proposal', result: { kind: 'error', message: errorMessage(err) } }
-    }
-  }
-
-  private holdClaims(bundle: Bundle): void {
-    for (const g of bundle.groups) {
-      for (const o of g.ops) {
-        const c = { entryPoint: bundle.entryPoint, sender: o.op.sender }
-        if (!this.inFlight.some((x) => x.entryPoint === c.entryPoint && x.sender === c.sender)) {
-          this.inFlight = [...this.inFlight, c]
-        }
-      }
     }
   }
 
